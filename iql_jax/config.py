@@ -1,0 +1,214 @@
+"""Typed, frozen configuration and the paper's per-domain presets.
+
+Three dataclasses, one per layer: :class:`AgentConfig` (the IQL update), :class:`DataConfig` (which data and how it
+is transformed) and :class:`RunConfig` (steps, seeds, evaluation, checkpoints, logging). :class:`TrainConfig`
+holds all three; the ``iql train`` command line is generated from it by tyro, so every field's docstring is its
+``--help`` text.
+
+Presets reproduce the official configs (``shared/reference/implementations.md`` §1.5, ``iql-paper.md`` §1.5):
+
+============== ========= ===== ============= ===================== ===========================
+preset          expectile beta  actor dropout actor lr              reward transform
+============== ========= ===== ============= ===================== ===========================
+locomotion      0.7       3.0   none          cosine over the run   r·1000/(R_max − R_min)
+antmaze         0.9       10.0  none          cosine over the run   r − 1
+kitchen         0.7       0.5   0.1           cosine over the run   none
+adroit          0.7       0.5   0.1           cosine over the run   none
+antmaze-finetune 0.9      10.0  none          constant              r − 1
+============== ========= ===== ============= ===================== ===========================
+
+Shared: hidden (256, 256), Adam 3e-4 for actor, critic and value, discount 0.99, polyak 0.005, batch 256,
+exp-advantage clip 100, two critics.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Literal
+
+from iql_jax.errors import ConfigError
+
+RewardTransformKind = Literal["none", "locomotion", "antmaze"]
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    """IQL hyperparameters (names follow the paper; see ``shared/style.md`` §7)."""
+
+    expectile: float = 0.7
+    """τ of the value loss L₂^τ(Q̂ − V): 0.5 is the mean (SARSA / one-step), → 1 approaches the in-data max."""
+    beta: float = 3.0
+    """AWR inverse temperature β: weights exp(β·(Q̂ − V)); 0 is behaviour cloning, large is greedy."""
+    max_exp_adv: float = 100.0
+    """Clip on the AWR weight exp(β·A) (the official code's 100)."""
+    discount: float = 0.99
+    """γ in the critic target r + γ·(1 − terminal)·V(s′)."""
+    polyak: float = 0.005
+    """Target-critic averaging rate: Q̂ ← polyak·Q + (1 − polyak)·Q̂, every update."""
+    actor_lr: float = 3e-4
+    """Adam learning rate of the policy (start value of the cosine schedule)."""
+    critic_lr: float = 3e-4
+    """Adam learning rate of the Q ensemble."""
+    value_lr: float = 3e-4
+    """Adam learning rate of V."""
+    actor_lr_schedule: Literal["cosine", "constant"] = "cosine"
+    """'cosine' decays the actor lr to 0 over the run's steps (offline); 'constant' for fine-tuning."""
+    hidden_dims: tuple[int, ...] = (256, 256)
+    """Hidden layer sizes of every MLP (actor, critics, value)."""
+    num_critics: int = 2
+    """Number of Q heads; the min over the target heads feeds V and the actor."""
+    actor_dropout: float = 0.0
+    """Dropout after every hidden activation of the actor, training only (0.1 on Kitchen/Adroit)."""
+    log_std_min: float = -5.0
+    """Lower clip of the policy's state-independent log-std."""
+    log_std_max: float = 2.0
+    """Upper clip of the policy's state-independent log-std."""
+    batch_size: int = 256
+    """Transitions per update, drawn uniformly with replacement."""
+
+    def __post_init__(self):
+        if not 0.0 < self.expectile < 1.0:
+            raise ConfigError(f"agent.expectile: expected a value in (0, 1), found {self.expectile}")
+        if self.beta < 0:
+            raise ConfigError(f"agent.beta: expected β ≥ 0, found {self.beta}")
+        if not 0.0 <= self.polyak <= 1.0:
+            raise ConfigError(f"agent.polyak: expected a rate in [0, 1], found {self.polyak}")
+        if self.num_critics < 1 or self.batch_size < 1 or not self.hidden_dims:
+            raise ConfigError("agent: num_critics, batch_size and hidden_dims must be positive / non-empty")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Which dataset to train on and how it is transformed before training."""
+
+    dataset: str = "pointmaze-umaze"
+    """A built-in name (see `iql data list`), a local Minari dataset id, a Minari directory or a D4RL .hdf5 file."""
+    dataset_steps: int | None = None
+    """Size of a built-in generated dataset (transitions); None uses the built-in's default."""
+    dataset_seed: int = 0
+    """Seed of a built-in generated dataset."""
+    reward_transform: RewardTransformKind | None = None
+    """'locomotion' (r·1000/(R_max−R_min)), 'antmaze' (r − 1), 'none'; None takes the preset's."""
+    normalize_observations: bool = False
+    """Standardise observations with dataset mean/std (off in the official code; the stats travel with the agent)."""
+    clip_actions: bool = True
+    """Clip dataset actions to ±(1 − 1e-5), as the official code (real D4RL actions slightly exceed ±1)."""
+    env_id: str | None = None
+    """Evaluation environment id; None pairs it from the dataset (Minari spec or D4RL name)."""
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """How long, how many seeds, and what a run writes."""
+
+    steps: int = 1_000_000
+    """Gradient updates per seed."""
+    seeds: int = 1
+    """Seeds trained together as one vmapped program."""
+    seed: int = 0
+    """First seed; seeds are seed, seed+1, …"""
+    chunk_size: int = 1000
+    """Updates fused in one compiled call (lax.scan); logging happens between chunks."""
+    eval_every: int = 5000
+    """Evaluate every N updates (0: only at the end)."""
+    eval_episodes: int = 10
+    """Episodes per seed at each evaluation."""
+    checkpoint_every: int = 50_000
+    """Write a checkpoint every N updates (and always at the end)."""
+    keep_checkpoints: int = 3
+    """How many recent checkpoints to keep."""
+    out: str = "runs"
+    """Parent directory of run directories."""
+    name: str | None = None
+    """Run directory name; None derives one from dataset, preset and time."""
+    quiet: bool = False
+    """No progress bar; print only the final summary."""
+    tensorboard: bool = False
+    """Also write TensorBoard scalars (needs the `tensorboard` extra)."""
+    wandb: bool = False
+    """Also log to Weights & Biases (needs the `wandb` extra; offline mode unless WANDB_MODE says otherwise)."""
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named, cited hyperparameter set for one domain."""
+
+    name: str
+    agent: AgentConfig
+    reward_transform: RewardTransformKind
+    eval_episodes: int
+    source: str
+
+
+_SHARED = AgentConfig()
+PRESETS: dict[str, Preset] = {
+    "locomotion": Preset(
+        "locomotion", dataclasses.replace(_SHARED, expectile=0.7, beta=3.0), "locomotion", 10,
+        "official configs/mujoco_config.py; paper Table 1 (Gym locomotion v2)"),
+    "antmaze": Preset(
+        "antmaze", dataclasses.replace(_SHARED, expectile=0.9, beta=10.0), "antmaze", 100,
+        "official configs/antmaze_config.py; paper Table 1 (AntMaze v0)"),
+    "kitchen": Preset(
+        "kitchen", dataclasses.replace(_SHARED, expectile=0.7, beta=0.5, actor_dropout=0.1), "none", 10,
+        "official configs/kitchen_config.py; paper Table 3 (Kitchen v0)"),
+    "adroit": Preset(
+        "adroit", dataclasses.replace(_SHARED, expectile=0.7, beta=0.5, actor_dropout=0.1), "none", 10,
+        "official README runs Adroit with configs/kitchen_config.py; paper Table 3 (Adroit v0)"),
+    "antmaze-finetune": Preset(
+        "antmaze-finetune",
+        dataclasses.replace(_SHARED, expectile=0.9, beta=10.0, actor_lr_schedule="constant"), "antmaze", 100,
+        "official configs/antmaze_finetune_config.py; paper Table 2 (fine-tuning)"),
+}
+
+# Dataset domain (DatasetInfo.domain) -> preset. Sparse goal-reaching mazes use the AntMaze recipe
+# (r − 1, goal terminal, expectile 0.9, β 10): see shared/reference/mazes.md §2.
+DOMAIN_PRESETS: dict[str, str] = {
+    "locomotion": "locomotion",
+    "antmaze": "antmaze",
+    "maze": "antmaze",
+    "kitchen": "kitchen",
+    "adroit": "adroit",
+}
+
+
+def get_preset(name: str) -> Preset:
+    """Look a preset up by name, with a clear error listing the valid ones."""
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ConfigError(f"unknown preset {name!r}; expected one of {sorted(PRESETS)}") from None
+
+
+def preset_for_domain(domain: str | None) -> Preset:
+    """The preset implied by a dataset's domain; unknown domains get the locomotion preset."""
+    return PRESETS[DOMAIN_PRESETS.get(domain or "", "locomotion")]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything a training run needs; saved as ``config.json`` in the run directory."""
+
+    agent: AgentConfig = field(default_factory=AgentConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+    preset: str | None = None
+    """Preset the agent settings came from (recorded for reports)."""
+
+
+def config_to_dict(config) -> dict:
+    """A JSON-ready dict of a (nested) config dataclass."""
+    return dataclasses.asdict(config)
+
+
+def config_from_dict(data: dict) -> TrainConfig:
+    """Rebuild a :class:`TrainConfig` from :func:`config_to_dict` output (tuples restored)."""
+    agent = dict(data.get("agent", {}))
+    if "hidden_dims" in agent:
+        agent["hidden_dims"] = tuple(agent["hidden_dims"])
+    return TrainConfig(
+        agent=AgentConfig(**agent),
+        data=DataConfig(**data.get("data", {})),
+        run=RunConfig(**data.get("run", {})),
+        preset=data.get("preset"),
+    )

@@ -1,0 +1,91 @@
+"""The data layer: every source becomes one validated, read-only :class:`Transitions` inside a :class:`Dataset`.
+
+Sources (:func:`load_dataset` tells them apart): a built-in name, generated on first use (``pointmaze-umaze``,
+optionally ``pointmaze-umaze:200000`` or ``:200k`` for the size); a local Minari dataset id or directory; a D4RL-layout
+``.hdf5``/``.h5`` file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from iql_jax.data.builtin import builtin_dataset_id, builtin_names, cached_builtins, data_dir, load_builtin
+from iql_jax.data.d4rl import load_d4rl_hdf5, qlearning_rows, read_hdf5_key
+from iql_jax.data.minari_io import load_minari, local_minari_datasets, minari_root
+from iql_jax.data.spaces import flatten_observation, observation_layout
+from iql_jax.data.transforms import (
+    REWARD_KINDS,
+    ObservationStats,
+    RewardTransform,
+    clip_actions,
+    fit_observation_stats,
+    fit_reward_transform,
+    trajectory_returns,
+)
+from iql_jax.data.transitions import Dataset, DatasetInfo, Transitions, read_only
+from iql_jax.data.validate import DataWarning, episode_ends_from, infer_domain, make_transitions
+from iql_jax.errors import ConfigError, DataError
+
+__all__ = [
+    "Dataset", "DatasetInfo", "DataWarning", "ObservationStats", "REWARD_KINDS", "RewardTransform", "Transitions",
+    "builtin_dataset_id", "builtin_names", "cached_builtins", "clip_actions", "data_dir", "episode_ends_from",
+    "fit_observation_stats", "fit_reward_transform", "flatten_observation", "infer_domain", "load_builtin",
+    "load_d4rl_hdf5", "load_dataset", "load_minari", "local_minari_datasets", "make_transitions", "minari_root",
+    "observation_layout", "parse_steps", "qlearning_rows", "read_hdf5_key", "read_only", "trajectory_returns",
+]
+
+_HDF5_SUFFIXES = (".hdf5", ".h5")
+
+
+def load_dataset(source: str, *, steps: int | None = None, seed: int | None = None, progress: bool = True,
+                 max_episode_steps: int | None = None) -> Dataset:
+    """Load any supported source as a :class:`Dataset`.
+
+    Args:
+        source: a built-in name (see :func:`builtin_names`), optionally with a size suffix ``name:STEPS``
+            (``pointmaze-umaze:200000``, ``:200k``, ``:1M``); a local Minari dataset id; a Minari dataset
+            directory; or a D4RL-layout ``.hdf5``/``.h5`` file.
+        steps: built-ins only: environment steps to generate (same as the suffix).
+        seed: built-ins only: generation seed (default 0).
+        progress: built-ins only: show a progress bar while generating.
+        max_episode_steps: D4RL files without ``timeouts`` only: the environment's time limit.
+
+    Raises:
+        DataError: the source is none of the above (the message lists the built-ins and the local Minari
+            datasets), or it is malformed.
+        ConfigError: an option that does not apply to this kind of source, or a bad size suffix.
+    """
+    name, colon, size = str(source).partition(":")
+    if name in builtin_names():
+        if max_episode_steps is not None:
+            raise ConfigError("max_episode_steps applies only to D4RL .hdf5 files")
+        if colon:
+            suffix_steps = parse_steps(size)
+            if steps is not None and steps != suffix_steps:
+                raise ConfigError(f"{source}: the size suffix says {suffix_steps} steps but steps={steps}")
+            steps = suffix_steps
+        return load_builtin(name, steps, 0 if seed is None else seed, progress)
+    if steps is not None or seed is not None:
+        raise ConfigError(f"{source}: steps and seed apply only to built-in datasets ({', '.join(builtin_names())})")
+    path = Path(source).expanduser()
+    if path.name == "main_data.hdf5" and (path.parent / "metadata.json").is_file():
+        return load_minari(path.parent)  # a Minari data file given directly
+    if path.suffix.lower() in _HDF5_SUFFIXES:
+        return load_d4rl_hdf5(path, max_episode_steps)
+    if max_episode_steps is not None:
+        raise ConfigError("max_episode_steps applies only to D4RL .hdf5 files")
+    if path.is_dir() or source in local_minari_datasets():
+        return load_minari(source)
+    local = local_minari_datasets()
+    raise DataError(source, None, f"a built-in name ({', '.join(builtin_names())}), a local Minari dataset id under "
+                    f"{minari_root()} ({', '.join(local) or 'none found'}), a Minari dataset directory, or an "
+                    ".hdf5/.h5 file", "none of these")
+
+
+def parse_steps(text: str) -> int:
+    """``"200000"``, ``"200k"``, ``"1M"`` -> steps; raises ConfigError otherwise."""
+    multiplier = {"k": 1_000, "m": 1_000_000}.get(text[-1:].lower(), 1)
+    digits = text[:-1] if multiplier > 1 else text
+    if not digits.isdigit() or int(digits) * multiplier < 1:
+        raise ConfigError(f"size suffix: expected a positive step count such as 200000, 200k or 1M, found {text!r}")
+    return int(digits) * multiplier

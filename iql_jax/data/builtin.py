@@ -1,0 +1,170 @@
+"""Built-in datasets by name, generated on first use into a cache and then loaded from it.
+
+Cache layout: the cache directory (``$IQL_JAX_DATA_DIR``, default ``~/.cache/iql-jax/datasets``) is a Minari
+datasets root, so ``MINARI_DATASETS_PATH=<cache> minari list local`` shows it. Each dataset is
+``<cache>/iql-jax/<name>-s<steps>-seed<seed>-v0/data/{main_data.hdf5, metadata.json}`` (fixed-size datasets omit
+``-s<steps>``). A present dataset is never regenerated. Generation writes into a private temporary root inside the
+cache and renames the finished directory into place, so an interrupted run leaves nothing that looks complete and
+concurrent runs cannot corrupt each other (the first to finish wins).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import operator
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from iql_jax.data.minari_io import GeneratedDataset, load_minari, write_minari
+from iql_jax.data.transitions import Dataset
+from iql_jax.errors import ConfigError, DataError
+
+DATA_DIR_ENV = "IQL_JAX_DATA_DIR"
+NAMESPACE = "iql-jax"
+DEFAULT_STEPS = 1_000_000
+
+
+@dataclass(frozen=True)
+class Builtin:
+    """A named generator. ``default_steps`` is ``None`` for fixed-size datasets (``steps`` is then refused)."""
+
+    name: str
+    description: str
+    default_steps: int | None
+    generate: Callable[[int | None, int, bool], GeneratedDataset]  # (steps, seed, progress)
+
+
+def _maze(maze: str) -> Callable[[int | None, int, bool], GeneratedDataset]:
+    def generate(steps, seed, progress):
+        from iql_jax.data.generate_maze import generate_pointmaze
+
+        return generate_pointmaze(maze, steps, seed, progress)
+
+    return generate
+
+
+def _random(task: str) -> Callable[[int | None, int, bool], GeneratedDataset]:
+    def generate(steps, seed, progress):
+        from iql_jax.data.generate_random import generate_random
+
+        return generate_random(task, steps, seed, progress)
+
+    return generate
+
+
+def _fig2(steps, seed, progress) -> GeneratedDataset:
+    from iql_jax.data.generate_maze import generate_fig2
+
+    return generate_fig2(seed, progress)
+
+
+_MAZE_TEXT = "PointMaze_{} scripted controller, rewards relabelled to one fixed goal (D4RL maze2d style)"
+_RANDOM_TEXT = "{}-v5 uniform random actions (D4RL *-random style)"
+BUILTINS: dict[str, Builtin] = {b.name: b for b in (
+    Builtin("pointmaze-umaze", _MAZE_TEXT.format("UMaze-v3"), DEFAULT_STEPS, _maze("umaze")),
+    Builtin("pointmaze-medium", _MAZE_TEXT.format("Medium-v3"), DEFAULT_STEPS, _maze("medium")),
+    Builtin("pointmaze-large", _MAZE_TEXT.format("Large-v3"), DEFAULT_STEPS, _maze("large")),
+    Builtin("pointmaze-umaze-fig2", "IQL paper Fig. 2 U-maze: 1 controller + 99 random trajectories",
+            None, _fig2),
+    Builtin("hopper-random", _RANDOM_TEXT.format("Hopper"), DEFAULT_STEPS, _random("hopper")),
+    Builtin("halfcheetah-random", _RANDOM_TEXT.format("HalfCheetah"), DEFAULT_STEPS, _random("halfcheetah")),
+    Builtin("walker2d-random", _RANDOM_TEXT.format("Walker2d"), DEFAULT_STEPS, _random("walker2d")),
+    Builtin("ant-random", _RANDOM_TEXT.format("Ant"), DEFAULT_STEPS, _random("ant")),
+)}
+
+
+def builtin_names() -> tuple[str, ...]:
+    """Names accepted by :func:`load_builtin` and ``load_dataset``."""
+    return tuple(BUILTINS)
+
+
+def data_dir() -> Path:
+    """The cache directory: ``$IQL_JAX_DATA_DIR``, else ``~/.cache/iql-jax/datasets``."""
+    return Path(os.environ.get(DATA_DIR_ENV) or Path.home() / ".cache" / "iql-jax" / "datasets").expanduser()
+
+
+def builtin_dataset_id(name: str, steps: int | None = None, seed: int = 0) -> str:
+    """The Minari id of a built-in dataset, e.g. ``iql-jax/pointmaze-umaze-s1000000-seed0-v0``; checks the options."""
+    _, steps, seed = _options(name, steps, seed)
+    size = "" if steps is None else f"-s{steps}"
+    return f"{NAMESPACE}/{name}{size}-seed{seed}-v0"
+
+
+def cached_builtins() -> list[str]:
+    """Ids of the built-in datasets present in the cache."""
+    root = data_dir() / NAMESPACE
+    return sorted(f"{NAMESPACE}/{p.name}" for p in root.glob("*-v0") if (p / "data" / "metadata.json").is_file()) \
+        if root.is_dir() else []
+
+
+def load_builtin(name: str, steps: int | None = None, seed: int = 0, progress: bool = True) -> Dataset:
+    """Load a built-in dataset, generating it into the cache first if it is not there.
+
+    Args:
+        name: one of :func:`builtin_names`.
+        steps: environment steps to collect (default 1,000,000); refused for fixed-size datasets.
+        seed: seeds the environment and the action noise; the same seed gives identical arrays.
+        progress: show a tqdm progress bar while generating.
+
+    Returns:
+        The :class:`Dataset`, ``info.name`` = ``name``, ``info.source`` = the cached dataset directory.
+
+    Raises:
+        DataError: unknown name (the message lists the built-ins).
+        ConfigError: invalid ``steps`` or ``seed``.
+    """
+    builtin, steps, seed = _options(name, steps, seed)
+    dataset_id = builtin_dataset_id(name, steps, seed)
+    path = data_dir() / dataset_id
+    if not (path / "data" / "metadata.json").is_file():
+        _write_atomically(dataset_id, builtin.generate(steps, seed, progress))
+    dataset = load_minari(path)
+    return dataclasses.replace(dataset, info=dataclasses.replace(dataset.info, name=name))
+
+
+def _options(name: str, steps, seed) -> tuple[Builtin, int | None, int]:
+    """The built-in and its checked ``steps`` (``None`` for fixed-size datasets) and ``seed``."""
+    if name not in BUILTINS:
+        raise DataError(name, None, f"a built-in dataset name ({', '.join(BUILTINS)})", "an unknown name")
+    builtin = BUILTINS[name]
+    if builtin.default_steps is None and steps is not None:
+        raise ConfigError(f"{name} has a fixed size; do not pass steps (found steps={steps})")
+    if builtin.default_steps is not None:
+        steps = _count("steps", name, builtin.default_steps if steps is None else steps, minimum=1)
+    return builtin, steps, _count("seed", name, seed, minimum=0)
+
+
+def _count(option: str, name: str, value, minimum: int) -> int:
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        value = operator.index(value)  # ints and NumPy integers, not floats
+    except TypeError:
+        raise ConfigError(f"{name}: {option}: expected an integer >= {minimum}, found {value!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name}: {option}: expected an integer >= {minimum}, found {value}")
+    return value
+
+
+def _write_atomically(dataset_id: str, generated: GeneratedDataset) -> None:
+    root = data_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=".generating-", dir=root))
+    try:
+        write_minari(scratch, dataset_id, generated)
+        final = root / dataset_id
+        final.parent.mkdir(parents=True, exist_ok=True)
+        namespace_file = scratch / NAMESPACE / "namespace_metadata.json"
+        if namespace_file.is_file() and not (root / NAMESPACE / namespace_file.name).exists():
+            shutil.copyfile(namespace_file, root / NAMESPACE / namespace_file.name)
+        try:
+            os.rename(scratch / dataset_id, final)
+        except OSError:  # another process finished the same dataset first: keep theirs
+            if not (final / "data" / "metadata.json").is_file():
+                raise
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)

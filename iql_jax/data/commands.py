@@ -1,0 +1,88 @@
+"""``iql data ...`` commands: plain functions for the CLI to wire up; they print to stdout and raise IQLError.
+
+Their Google-style docstrings become ``--help`` text, so each keeps simple typed parameters with defaults.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+
+import numpy as np
+
+from iql_jax.config import preset_for_domain
+from iql_jax.data import load_dataset
+from iql_jax.data.builtin import BUILTINS, NAMESPACE, builtin_dataset_id, cached_builtins, data_dir, load_builtin
+from iql_jax.data.minari_io import local_minari_datasets, minari_root
+from iql_jax.data.transforms import trajectory_returns
+from iql_jax.data.transitions import Dataset
+from iql_jax.data.validate import DataWarning
+
+
+def data_list() -> None:
+    """List the built-in datasets (and which sizes are cached) and the local Minari datasets."""
+    cached = cached_builtins()
+    print(f"Built-in datasets (generated on first use into {data_dir()}):")
+    for name, builtin in BUILTINS.items():
+        size = "fixed size" if builtin.default_steps is None else f"default {builtin.default_steps:,} steps"
+        pattern = re.compile(rf"{NAMESPACE}/{re.escape(name)}(-s\d+)?-seed\d+-v0")
+        here = [i.split("/", 1)[1] for i in cached if pattern.fullmatch(i)]
+        print(f"  {name:<22} {builtin.description} ({size})")
+        print(f"  {'':<22} cached: {', '.join(here) if here else 'no'}")
+    local = local_minari_datasets()
+    print(f"Local Minari datasets in {minari_root()}: {', '.join(local) if local else 'none'}")
+
+
+def data_generate(name: str, steps: int | None = None, seed: int = 0) -> None:
+    """Generate a built-in dataset into the cache (nothing happens if it is already there).
+
+    Args:
+        name: a built-in dataset name, e.g. pointmaze-umaze (see `iql data list`).
+        steps: environment steps to collect (default 1,000,000; not allowed for fixed-size datasets).
+        seed: seed for the environment and the action noise; the same seed gives identical data.
+    """
+    dataset_id = builtin_dataset_id(name, steps, seed)
+    present = dataset_id in cached_builtins()
+    dataset = load_builtin(name, steps, seed, progress=True)
+    print(f"{'Already cached' if present else 'Generated'}: {dataset_id}")
+    print(f"  at {dataset.info.source}")
+    _print_summary(dataset)
+
+
+def data_inspect(source: str) -> None:
+    """Summarise a dataset and say whether it passes validation.
+
+    Args:
+        source: a built-in name (optionally name:STEPS), a local Minari dataset id or directory, or a D4RL .hdf5 file.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DataWarning)
+        dataset = load_dataset(source)
+    info = dataset.info
+    print(f"{info.name}  ({info.source})")
+    _print_summary(dataset)
+    t = dataset.transitions
+    obs, act = np.asarray(t.observations), np.asarray(t.actions)
+    print(f"  observations: dim {t.obs_dim}, range [{obs.min():.4g}, {obs.max():.4g}]")
+    print(f"  actions:      dim {t.act_dim}, range [{act.min():.4g}, {act.max():.4g}] (after clipping to ±(1 - 1e-5))")
+    preset = preset_for_domain(info.domain)
+    print(f"  domain: {info.domain or 'unknown'} -> preset {preset.name!r} (reward transform "
+          f"{preset.reward_transform!r}, expectile {preset.agent.expectile}, beta {preset.agent.beta})")
+    if info.ref_min_score is not None:
+        print(f"  reference scores: min {info.ref_min_score:.6g}, max {info.ref_max_score:.6g}")
+    if info.eval_env_spec:
+        spec = json.loads(info.eval_env_spec)
+        print(f"  evaluation env: {spec.get('id')} (max_episode_steps {spec.get('max_episode_steps')})")
+    notes = [str(w.message) for w in caught if issubclass(w.category, DataWarning)]
+    print("  validation: passed" + (f" with {len(notes)} warning(s):" if notes else ""))
+    for note in notes:
+        print(f"    - {note}")
+
+
+def _print_summary(dataset: Dataset) -> None:
+    t = dataset.transitions
+    returns = trajectory_returns(t)
+    print(f"  transitions: {t.size:,}  episodes (trajectories split at episode_ends): {len(returns):,}")
+    print(f"  terminals: {int(np.sum(t.terminals)):,}  timeouts: {int(np.sum(t.timeouts)):,}")
+    print(f"  trajectory return: min {returns.min():.4g}, mean {returns.mean():.4g}, max {returns.max():.4g}")

@@ -1,0 +1,192 @@
+"""D4RL HDF5 files, read with h5py alone (no ``d4rl``/``gym`` install), reproducing ``d4rl.qlearning_dataset``.
+
+``qlearning_dataset`` walks rows i = 0 .. N-2 with ``next_observations[i] = observations[i + 1]`` (the stored
+``next_observations`` key is not used); rows with ``timeouts[i]`` are dropped (their s' is the next episode's
+first state); without ``timeouts`` the step counter's ``max_episode_steps - 1``-th row is dropped instead (the counter
+restarts at 0 after a dropped row and at 1 after a terminal, exactly as D4RL counts). ``terminals`` are kept. Kept
+rows have ``timeouts`` = 0. ``episode_ends`` follow the official ``dones_float`` (see ``validate.py``).
+
+Nested groups (``infos/...``, ``metadata/...``) are skipped; :func:`read_hdf5_key` reads one on demand.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from iql_jax.data.transitions import Dataset, DatasetInfo
+from iql_jax.data.validate import infer_domain, make_transitions, task_key
+from iql_jax.errors import ConfigError, DataError
+
+REQUIRED_KEYS = ("observations", "actions", "rewards", "terminals")
+
+# D4RL ``infos.py`` REF_MIN_SCORE / REF_MAX_SCORE, keyed like ``validate.DOMAINS``; every version of a task
+# shares them (locomotion v1/v2 copy v0, adroit v1 copies human-v0). Ant: D4RL ant random / expert returns.
+D4RL_REFERENCE_SCORES: dict[str, tuple[float, float]] = {
+    "halfcheetah": (-280.178953, 12135.0),
+    "hopper": (-20.272305, 3234.3),
+    "walker2d": (1.629008, 4592.3),
+    "ant": (-325.6, 3879.7),
+    "antmaze": (0.0, 1.0),
+    "kitchen": (0.0, 4.0),
+    "pen": (96.262799, 3076.8331017826877),
+    "hammer": (-274.856578, 12794.134825156867),
+    "relocate": (-6.425911, 4233.877797728884),
+    "door": (-56.512833, 2880.5693087298737),
+}
+
+
+def load_d4rl_hdf5(path, max_episode_steps: int | None = None) -> Dataset:
+    """Load a D4RL-layout HDF5 file as ``d4rl.qlearning_dataset`` would, plus ``episode_ends``.
+
+    Args:
+        path: the ``.hdf5``/``.h5`` file.
+        max_episode_steps: the environment's time limit; needed only when the file has no ``timeouts`` key (old
+            datasets), where D4RL drops the last step of each ``max_episode_steps`` block.
+
+    Returns:
+        The :class:`Dataset`; ``info.name`` is the file stem, ``info.domain`` and the reference scores follow the
+        file's ``env_name`` attribute if present, else its name.
+
+    Raises:
+        DataError: missing file, a directory, not HDF5, truncated/corrupt, a missing key, or any check of
+            :func:`~iql_jax.data.validate.make_transitions`.
+        ConfigError: ``max_episode_steps`` is not a positive integer.
+    """
+    path = Path(path).expanduser()
+    source = str(path)
+    if max_episode_steps is not None and (isinstance(max_episode_steps, bool) or int(max_episode_steps) < 1
+                                          or int(max_episode_steps) != max_episode_steps):
+        raise ConfigError(f"max_episode_steps: expected a positive integer, found {max_episode_steps!r}")
+    _check_is_file(path)
+    try:
+        with h5py.File(path, "r") as f:
+            arrays, env_name = _read_qlearning(f, source, max_episode_steps)
+    except OSError as e:  # h5py's answer to non-HDF5, truncated and corrupt files
+        raise DataError(source, None, "a readable HDF5 file", f"{type(e).__name__}: {e}") from e
+    # kept rows all have timeouts 0, so the derived ends are exactly the official dones_float
+    transitions = make_transitions(source, **arrays)
+    key = task_key(env_name) or task_key(path.stem)
+    ref_min, ref_max = D4RL_REFERENCE_SCORES.get(key, (None, None))
+    info = DatasetInfo(name=path.stem, source=source, domain=infer_domain(env_name) or infer_domain(path.stem),
+                       ref_min_score=ref_min, ref_max_score=ref_max,
+                       extra={"format": "d4rl-hdf5", **({"env_name": env_name} if env_name else {})})
+    return Dataset(transitions, info)
+
+
+def qlearning_rows(terminals, timeouts, max_episode_steps: int | None) -> np.ndarray:
+    """Indices i in 0 .. N-2 that ``d4rl.qlearning_dataset`` keeps (``terminate_on_end=False``).
+
+    Without ``timeouts`` this replays D4RL's step counter event by event (terminals and drops), not row by row.
+    """
+    n = len(terminals)
+    keep = np.ones(max(n - 1, 0), dtype=bool)
+    if timeouts is not None:
+        keep &= ~np.asarray(timeouts[: n - 1], dtype=bool)
+        return np.flatnonzero(keep)
+    done_rows = np.flatnonzero(np.asarray(terminals[: n - 1], dtype=bool))
+    row, counter = 0, 0  # D4RL's ``episode_step`` at ``row``
+    while row < n - 1:
+        # next row where the counter hits max_episode_steps - 1 (never, if a terminal restarted it above that)
+        drop = row + (max_episode_steps - 1 - counter) if counter <= max_episode_steps - 1 else n
+        next_done = np.searchsorted(done_rows, row)
+        done = int(done_rows[next_done]) if next_done < len(done_rows) else n
+        if drop < n - 1 and drop <= done:  # D4RL tests the drop before the terminal
+            keep[drop] = False
+            row, counter = drop + 1, 0
+        elif done < n - 1:
+            row, counter = done + 1, 1  # D4RL sets 0 on a terminal, then increments after appending the row
+        else:
+            break
+    return np.flatnonzero(keep)
+
+
+def read_hdf5_key(path, key: str) -> np.ndarray:
+    """Read one dataset of an HDF5 file, nested ones included (``"infos/qpos"``, ``"metadata/algorithm"``).
+
+    Raises:
+        DataError: the file is missing or unreadable, or ``key`` is not a dataset in it (the message lists them).
+    """
+    path = Path(path).expanduser()
+    _check_is_file(path)
+    try:
+        with h5py.File(path, "r") as f:
+            node = f.get(key)
+            if not isinstance(node, h5py.Dataset):
+                names: list[str] = []
+                f.visititems(lambda name, obj: names.append(name) if isinstance(obj, h5py.Dataset) else None)
+                raise DataError(str(path), key, f"a dataset (available: {', '.join(names)})",
+                                "a group" if node is not None else "no such key")
+            return node[()]
+    except OSError as e:
+        raise DataError(str(path), key, "a readable HDF5 file", f"{type(e).__name__}: {e}") from e
+
+
+def _check_is_file(path: Path) -> None:
+    if path.is_dir():
+        raise DataError(str(path), None, "an HDF5 file", "a directory")
+    if not path.exists():
+        raise DataError(str(path), None, "an existing HDF5 file", "no such file")
+
+
+def _read_qlearning(f: h5py.File, source: str, max_episode_steps: int | None) -> tuple[dict, str | None]:
+    """Check the keys' shapes from metadata first (cheap), then read and select the kept rows in float32."""
+    for key in REQUIRED_KEYS:
+        if not isinstance(f.get(key), h5py.Dataset):
+            top = ", ".join(k for k in f.keys() if isinstance(f[k], h5py.Dataset))
+            raise DataError(source, key, f"a top-level dataset (found datasets: {top or 'none'})", "missing")
+    has_timeouts = isinstance(f.get("timeouts"), h5py.Dataset)
+    if not has_timeouts and max_episode_steps is None:
+        raise DataError(source, "timeouts", "a timeouts dataset, or max_episode_steps to find episode ends as "
+                        "d4rl.qlearning_dataset does", "neither")
+    n = f["observations"].shape[0] if f["observations"].ndim else 0
+    vectors = ("rewards", "terminals") + (("timeouts",) if has_timeouts else ())
+    for key in REQUIRED_KEYS + (("timeouts",) if has_timeouts else ()):
+        dset = f[key]
+        if dset.dtype.kind not in "biuf":
+            raise DataError(source, key, "a numeric array", f"dtype {dset.dtype}")
+        if dset.ndim == 0 or dset.shape[0] != n:
+            raise DataError(source, key, f"{n} rows (as many as observations)", f"shape {dset.shape}")
+    if n < 2:
+        raise DataError(source, "observations", "at least 2 rows (qlearning_dataset pairs row i with i + 1)",
+                        f"{n} rows")
+    for key, shape in (("observations", "(N, obs_dim)"), ("actions", "(N, act_dim)")):
+        if f[key].ndim != 2:
+            raise DataError(source, key, f"shape {shape}", f"shape {f[key].shape}")
+    for key in vectors:
+        if f[key].ndim > 2 or (f[key].ndim == 2 and f[key].shape[1] != 1):
+            raise DataError(source, key, "shape (N,) or (N, 1)", f"shape {f[key].shape}")
+
+    terminals = _flags(f, "terminals", source)  # they select rows, so they must be clean flags first
+    timeouts = _flags(f, "timeouts", source) if has_timeouts else None
+    rows = qlearning_rows(terminals, timeouts, max_episode_steps)
+    observations = f["observations"].astype(np.float32)[()]
+    arrays = {
+        "observations": observations[rows],
+        "next_observations": observations[rows + 1],
+        "actions": f["actions"].astype(np.float32)[()][rows],
+        "rewards": _vector(f, "rewards")[rows],
+        "terminals": terminals[rows],
+        "timeouts": np.zeros(len(rows), dtype=np.float32),
+    }
+    env_name = f.attrs.get("env_name")
+    env_name = env_name.decode() if isinstance(env_name, bytes) else (str(env_name) if env_name is not None else None)
+    return arrays, env_name
+
+
+def _flags(f: h5py.File, key: str, source: str) -> np.ndarray:
+    values = _vector(f, key)
+    bad = (values != 0) & (values != 1)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise DataError(source, key, "only 0 and 1", f"{values[row]!r} at row {row} ({int(bad.sum())} such rows)")
+    return values
+
+
+def _vector(f: h5py.File, key: str) -> np.ndarray:
+    """A 1-D float32 column, squeezing D4RL's (N, 1) layout."""
+    dset = f[key]
+    data = dset.astype(np.float32)[()] if dset.dtype.kind != "b" else dset[()].astype(np.float32)
+    return data[:, 0] if data.ndim == 2 and data.shape[1] == 1 else data

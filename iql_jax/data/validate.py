@@ -1,0 +1,200 @@
+"""Checking raw arrays and turning them into :class:`Transitions`: every loader ends here, so every source fails alike.
+
+Each problem raises a :class:`DataError` naming the file, the field, what was expected and what was found.
+
+Action-range policy. D4RL's own files hold actions a hair outside [-1, 1] (float noise after a tanh), and the official
+IQL pipeline clips every action to ±(1 − 1e-5) so that a tanh-squashed policy's log-probability stays finite. So:
+
+* ``max |a| <= 1 + ACTION_TOLERANCE`` (1e-3): accepted silently;
+* ``max |a| <= ACTION_WARN_LIMIT`` (1.5): accepted with a :class:`DataWarning` naming the file and the count, because
+  clipping then changes real data (e.g. exploration noise added after the policy's clip);
+* beyond: a :class:`DataError`: such data are not scaled to the [-1, 1] box a tanh policy can reach (raw torques,
+  un-normalised controls), and clipping would silently destroy them. Rescale the actions first.
+
+In every accepted case all actions are clipped to ±(1 − 1e-5), as in the official code.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from typing import Mapping
+
+import numpy as np
+
+from iql_jax.data.transforms import clip_actions
+from iql_jax.data.transitions import Transitions, read_only
+from iql_jax.errors import DataError
+
+ACTION_TOLERANCE = 1e-3
+ACTION_WARN_LIMIT = 1.5
+CONTINUITY_THRESHOLD = 1e-6  # official ``dones_float``: ||obs[i+1] - next_obs[i]|| > 1e-6 starts a new trajectory
+_FLOAT_FIELDS = ("observations", "actions", "rewards", "next_observations")
+_FLAG_FIELDS = ("terminals", "timeouts", "episode_ends")
+_MATRIX_SHAPES = {"observations": "(N, obs_dim)", "next_observations": "(N, obs_dim)", "actions": "(N, act_dim)"}
+
+
+class DataWarning(UserWarning):
+    """Data were accepted but changed (e.g. actions clipped from well outside [-1, 1])."""
+
+
+def make_transitions(
+    source: str,
+    observations,
+    actions,
+    rewards,
+    next_observations,
+    terminals,
+    timeouts,
+    episode_ends=None,
+    field_names: Mapping[str, str] | None = None,
+) -> Transitions:
+    """Check raw arrays and return read-only float32 :class:`Transitions` with clipped actions.
+
+    Float32 C-contiguous inputs are frozen in place instead of copied (no second copy of a 1M-row dataset), so pass
+    arrays the caller no longer needs to write.
+
+    Args:
+        source: the file or dataset the arrays came from; every error message starts with it.
+        observations, actions, next_observations: ``(N, dim)`` numeric arrays.
+        rewards, terminals, timeouts: ``(N,)`` or ``(N, 1)``; terminals and timeouts hold only 0 and 1.
+        episode_ends: ``(N,)`` 0/1, or ``None`` to derive it with :func:`episode_ends_from`. The last row is always
+            an end.
+        field_names: how the source names our fields, for messages (Minari says ``terminations``).
+
+    Returns:
+        The validated :class:`Transitions`.
+
+    Raises:
+        DataError: non-numeric dtype, wrong shape, no rows, length mismatch, NaN/Inf, flags outside {0, 1}, or
+            actions beyond ``ACTION_WARN_LIMIT``.
+    """
+    names = dict(field_names or {})
+    raw = dict(observations=observations, actions=actions, rewards=rewards, next_observations=next_observations,
+               terminals=terminals, timeouts=timeouts)
+    if episode_ends is not None:
+        raw["episode_ends"] = episode_ends
+    arrays = {field: _checked_shape(source, names.get(field, field), field, np.asarray(value))
+              for field, value in raw.items()}
+
+    n = arrays["observations"].shape[0]
+    if n == 0:
+        raise DataError(source, names.get("observations", "observations"), "at least one transition", "0 rows")
+    for field, array in arrays.items():
+        if array.shape[0] != n:
+            raise DataError(source, names.get(field, field), f"{n} rows (as many as observations)",
+                            f"{array.shape[0]} rows")
+    if arrays["next_observations"].shape[1] != arrays["observations"].shape[1]:
+        raise DataError(source, names.get("next_observations", "next_observations"),
+                        f"{arrays['observations'].shape[1]} columns (as observations)",
+                        f"{arrays['next_observations'].shape[1]} columns")
+
+    out = {}
+    for field, array in arrays.items():
+        converted = np.ascontiguousarray(array, dtype=np.float32)
+        if field in _FLOAT_FIELDS:
+            _check_finite(source, names.get(field, field), converted)
+        else:
+            _check_flags(source, names.get(field, field), converted)
+        out[field] = converted
+    out["actions"] = _checked_actions(source, names.get("actions", "actions"), out["actions"])
+    if "episode_ends" in out:
+        ends = out["episode_ends"].copy()
+        ends[-1] = 1.0
+    else:
+        ends = episode_ends_from(out["observations"], out["next_observations"], out["terminals"], out["timeouts"])
+    out["episode_ends"] = ends
+    return Transitions(**{field: read_only(value) for field, value in out.items()})
+
+
+def episode_ends_from(observations, next_observations, terminals, timeouts=None) -> np.ndarray:
+    """Trajectory boundaries: a terminal, a timeout, or ``next_observations[i]`` != ``observations[i + 1]``.
+
+    The continuity test is the official ``dones_float`` (norm > 1e-6); it also finds the ends that D4RL's
+    dropped timeout steps leave behind. The last row is always an end. Computed in chunks to bound memory.
+    """
+    n = len(terminals)
+    ends = np.asarray(terminals, dtype=np.float32) > 0
+    if timeouts is not None:
+        ends = ends | (np.asarray(timeouts, dtype=np.float32) > 0)
+    chunk = 1 << 18
+    for start in range(0, n - 1, chunk):
+        stop = min(start + chunk, n - 1)
+        gap = np.linalg.norm(observations[start + 1:stop + 1] - next_observations[start:stop], axis=1)
+        ends[start:stop] |= gap > CONTINUITY_THRESHOLD
+    if n:
+        ends[-1] = True
+    return ends.astype(np.float32)
+
+
+# Dataset-name token -> domain. One table for D4RL file names ("hopper_medium-v2", "Ant_maze_big-maze_...") and
+# gymnasium/Minari env ids ("PointMaze_UMaze-v3", "AdroitHandPen-v1"); see ``task_key``.
+DOMAINS: dict[str, str] = {
+    "halfcheetah": "locomotion", "hopper": "locomotion", "walker2d": "locomotion", "ant": "locomotion",
+    "antmaze": "antmaze",
+    "maze2d": "maze", "pointmaze": "maze",
+    "kitchen": "kitchen", "frankakitchen": "kitchen",
+    "pen": "adroit", "door": "adroit", "hammer": "adroit", "relocate": "adroit",
+    "adroithandpen": "adroit", "adroithanddoor": "adroit", "adroithandhammer": "adroit",
+    "adroithandrelocate": "adroit",
+}
+
+
+def task_key(name: str | None) -> str | None:
+    """The :data:`DOMAINS` key a dataset or env name starts with: its first two tokens joined, else its first token.
+
+    Joining two tokens lets ``Ant_maze_...`` (D4RL antmaze v0 files) win over ``ant`` (locomotion).
+    """
+    tokens = [t for t in re.split(r"[^a-z0-9]+", (name or "").lower()) if t]
+    candidates = ([tokens[0] + tokens[1]] if len(tokens) > 1 else []) + tokens[:1]
+    return next((c for c in candidates if c in DOMAINS), None)
+
+
+def infer_domain(name: str | None) -> str | None:
+    """``"locomotion"``, ``"antmaze"``, ``"maze"``, ``"kitchen"``, ``"adroit"`` or ``None`` for a dataset/env name."""
+    key = task_key(name)
+    return DOMAINS[key] if key else None
+
+
+def _checked_shape(source: str, label: str, field: str, array: np.ndarray) -> np.ndarray:
+    allowed = "biuf" if field in _FLAG_FIELDS else "iuf"
+    if array.dtype.kind not in allowed:
+        raise DataError(source, label, "a numeric array", f"dtype {array.dtype}")
+    if field in _MATRIX_SHAPES:
+        if array.ndim != 2:
+            raise DataError(source, label, f"shape {_MATRIX_SHAPES[field]}", f"shape {array.shape}")
+        return array
+    if array.ndim == 2 and array.shape[1] == 1:  # D4RL squeezes (N, 1) rewards and flags
+        return array[:, 0]
+    if array.ndim != 1:
+        raise DataError(source, label, "shape (N,) or (N, 1)", f"shape {array.shape}")
+    return array
+
+
+def _check_finite(source: str, label: str, array: np.ndarray) -> None:
+    if np.isfinite(array.sum(dtype=np.float64)):  # one pass, no temporary; exact search only on failure
+        return
+    bad = ~np.isfinite(array.reshape(len(array), -1)).all(axis=1)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise DataError(source, label, "finite float32 values",
+                        f"{int(bad.sum())} rows with NaN/Inf (first: row {row})")
+
+
+def _check_flags(source: str, label: str, array: np.ndarray) -> None:
+    bad = (array != 0) & (array != 1)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise DataError(source, label, "only 0 and 1", f"{array[row]!r} at row {row} ({int(bad.sum())} such rows)")
+
+
+def _checked_actions(source: str, label: str, actions: np.ndarray) -> np.ndarray:
+    largest = float(max(actions.max(), -actions.min()))
+    if largest > ACTION_WARN_LIMIT:
+        raise DataError(source, label, f"actions scaled to [-1, 1] (|a| <= {ACTION_WARN_LIMIT} is clipped)",
+                        f"max |a| = {largest:.4g}; rescale the actions to the [-1, 1] box")
+    if largest > 1.0 + ACTION_TOLERANCE:
+        count = int(np.count_nonzero(np.abs(actions) > 1.0 + ACTION_TOLERANCE))
+        warnings.warn(DataWarning(f"{source}: {label}: {count} values outside [-1, 1] (max |a| = {largest:.4g}); "
+                                  "clipped to ±(1 - 1e-5)"), stacklevel=3)
+    return clip_actions(actions)
