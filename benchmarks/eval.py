@@ -17,8 +17,10 @@ than the episodes themselves, and a training loop builds once (``make_eval_envs`
 columns time reset + stepping on built environments: "eval" with the jitted policy, "eval(np)" with the same
 policy in NumPy. Overheads: ``e/bat`` = eval / batched (the target: ≤ 1.2), ``np/bat`` = the same without JAX's
 per-call dispatch (which costs 60-100 µs when the instruction cache has just run the simulator, against ~15 µs in
-a tight loop), ``e/seq`` = eval / sequential, "total" = ``e/seq`` with building included on both sides. Times are process CPU time (on a shared 2-core machine wall time mostly measures the neighbours), best
-of ``--repeats`` interleaved runs.
+a tight loop), ``e/seq`` = eval / sequential, "total" = ``e/seq`` with building included on both sides.
+Step timings are taken on environments that have already run once, as a training loop reusing its batch sees
+them; the first pass (gymnasium's env checker, first-touch page faults) is untimed on both sides. Times are process CPU time (on a shared 2-core machine wall time mostly measures the neighbours), best of
+``--repeats`` interleaved runs; expect ±10% between runs on a busy machine.
 
 Run: ``python benchmarks/eval.py [--episodes 10] [--repeats 5]``. Prints figures only.
 """
@@ -112,11 +114,13 @@ def bench(env_id: str, members: int, episodes: int, repeats: int) -> None:
     for _ in range(repeats):  # interleaved, so machine noise hits every variant alike
         build_s, envs = timed(make_eval_envs, spec, n)
         times["eval_build"].append(build_s)
+        evaluate(policy_np, spec, members, episodes, 0, envs=envs)  # first steps pay the env checker, page faults
         times["eval"].append(timed(evaluate, policy, spec, members, episodes, 0, None, envs)[0])
         times["eval_np"].append(timed(evaluate, policy_np, spec, members, episodes, 0, None, envs)[0])
         envs.close()
         build_s, raw = timed(build_raw, spec, n)
         times["raw_build"].append(build_s)
+        sequential(raw, seeds, actions, lengths)  # the same untimed first pass
         times["batched"].append(timed(batched, raw, seeds, actions, live_per_step)[0])
         times["sequential"].append(timed(sequential, raw, seeds, actions, lengths)[0])
     t = {k: min(v) for k, v in times.items()}

@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Annotated, Literal
+
+import tyro
 
 from iql_jax.errors import ConfigError
 
@@ -34,7 +36,7 @@ RewardTransformKind = Literal["none", "locomotion", "antmaze"]
 
 @dataclass(frozen=True)
 class AgentConfig:
-    """IQL hyperparameters (names follow the paper; see ``shared/style.md`` §7)."""
+    """IQL hyperparameters, named as in the paper (expectile τ, beta β, discount γ, polyak)."""
 
     expectile: float = 0.7
     """τ of the value loss L₂^τ(Q̂ − V): 0.5 is the mean (SARSA / one-step), → 1 approaches the in-data max."""
@@ -82,7 +84,7 @@ class AgentConfig:
 class DataConfig:
     """Which dataset to train on and how it is transformed before training."""
 
-    dataset: str = "pointmaze-umaze"
+    dataset: Annotated[str, tyro.conf.arg(aliases=("--dataset",))] = "pointmaze-umaze"
     """A built-in name (see `iql data list`), a local Minari dataset id, a Minari directory or a D4RL .hdf5 file."""
     dataset_steps: int | None = None
     """Size of a built-in generated dataset (transitions); None uses the built-in's default."""
@@ -94,7 +96,7 @@ class DataConfig:
     """Standardise observations with dataset mean/std (off in the official code; the stats travel with the agent)."""
     clip_actions: bool = True
     """Clip dataset actions to ±(1 − 1e-5), as the official code (real D4RL actions slightly exceed ±1)."""
-    env_id: str | None = None
+    env_id: Annotated[str | None, tyro.conf.arg(aliases=("--env-id",))] = None
     """Evaluation environment id; None pairs it from the dataset (Minari spec or D4RL name)."""
 
 
@@ -102,32 +104,40 @@ class DataConfig:
 class RunConfig:
     """How long, how many seeds, and what a run writes."""
 
-    steps: int = 1_000_000
+    steps: Annotated[int, tyro.conf.arg(aliases=("--steps",))] = 1_000_000
     """Gradient updates per seed."""
-    seeds: int = 1
+    seeds: Annotated[int, tyro.conf.arg(aliases=("--seeds",))] = 1
     """Seeds trained together as one vmapped program."""
-    seed: int = 0
+    seed: Annotated[int, tyro.conf.arg(aliases=("--seed",))] = 0
     """First seed; seeds are seed, seed+1, …"""
-    chunk_size: int = 1000
+    chunk_size: Annotated[int, tyro.conf.arg(aliases=("--chunk-size",))] = 1000
     """Updates fused in one compiled call (lax.scan); logging happens between chunks."""
-    eval_every: int = 5000
+    eval_every: Annotated[int, tyro.conf.arg(aliases=("--eval-every",))] = 5000
     """Evaluate every N updates (0: only at the end)."""
-    eval_episodes: int = 10
+    eval_episodes: Annotated[int, tyro.conf.arg(aliases=("--eval-episodes",))] = 10
     """Episodes per seed at each evaluation."""
     checkpoint_every: int = 50_000
     """Write a checkpoint every N updates (and always at the end)."""
     keep_checkpoints: int = 3
     """How many recent checkpoints to keep."""
-    out: str = "runs"
+    out: Annotated[str, tyro.conf.arg(aliases=("--out",))] = "runs"
     """Parent directory of run directories."""
-    name: str | None = None
+    name: Annotated[str | None, tyro.conf.arg(aliases=("--name",))] = None
     """Run directory name; None derives one from dataset, preset and time."""
-    quiet: bool = False
+    quiet: Annotated[bool, tyro.conf.arg(aliases=("--quiet",))] = False
     """No progress bar; print only the final summary."""
     tensorboard: bool = False
     """Also write TensorBoard scalars (needs the `tensorboard` extra)."""
     wandb: bool = False
     """Also log to Weights & Biases (needs the `wandb` extra; offline mode unless WANDB_MODE says otherwise)."""
+
+    def __post_init__(self):
+        for name in ("steps", "seeds", "chunk_size", "keep_checkpoints"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"run.{name}: expected a positive integer, found {getattr(self, name)}")
+        for name in ("eval_every", "eval_episodes", "checkpoint_every"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"run.{name}: expected 0 or more, found {getattr(self, name)}")
 
 
 @dataclass(frozen=True)
@@ -192,8 +202,9 @@ class TrainConfig:
     agent: AgentConfig = field(default_factory=AgentConfig)
     data: DataConfig = field(default_factory=DataConfig)
     run: RunConfig = field(default_factory=RunConfig)
-    preset: str | None = None
-    """Preset the agent settings came from (recorded for reports)."""
+    preset: Annotated[Literal["locomotion", "antmaze", "kitchen", "adroit", "antmaze-finetune"] | None,
+                      tyro.conf.arg(aliases=("-p",))] = None
+    """Hyperparameter preset (see `iql presets`); None picks it from the dataset's domain."""
 
 
 def config_to_dict(config) -> dict:

@@ -45,6 +45,8 @@ def test_d4rl_maze_maps_fix_start_and_goal():
     assert umaze == [[1, 1, 1, 1, 1], [1, 0, 0, "r", 1], [1, 0, 1, 1, 1], [1, 0, 0, "g", 1], [1, 1, 1, 1, 1]]
     point = resolve_eval_env(DatasetInfo("maze2d-umaze-v1", "x")).kwargs
     assert cells(point["maze_map"], "g") == [(1, 1)] and cells(point["maze_map"], "r") == []
+    assert point["reward_type"] == "sparse"
+    assert resolve_eval_env(DatasetInfo("maze2d-large-dense-v1", "x")).kwargs["reward_type"] == "dense"
     # Walls of the medium/large tables equal gymnasium-robotics' own layouts (guards against typos).
     maps = gymnasium_robotics.envs.maze.maps
     for size, layout in [("medium", maps.MEDIUM_MAZE), ("large", maps.LARGE_MAZE), ("umaze", maps.U_MAZE)]:

@@ -17,11 +17,11 @@ GOAL = 5.0
 
 
 class LineEnv(gym.Env):
-    """x' = x + clip(a, -1, 1), reward x'; terminal (and success) once x' >= 5; time limit 20.
+    """x' = x + a with a in [-1, 1], reward x'; terminal (and success) once x' >= 5; time limit 20.
 
     From x0 = 0 a constant action a > 0 reaches the goal after ceil(5 / a) steps with return
     a · (1 + 2 + ... + T). With ``random_start`` x0 ~ U(0, 0.5) from the reset seed, so seeds matter.
-    Stepping after the end raises, which proves that finished episodes are never stepped.
+    Stepping after the end, or with an action outside the space, raises: evaluate must mask and clip.
     """
 
     def __init__(self, random_start: bool = False):
@@ -39,7 +39,9 @@ class LineEnv(gym.Env):
     def step(self, action):
         if self.done:
             raise RuntimeError("stepped a finished episode")
-        self.x += float(np.clip(action[0], -1.0, 1.0))
+        if not self.action_space.contains(action):
+            raise ValueError(f"action {action!r} outside the action space")
+        self.x += float(action[0])
         self.done = self.x >= GOAL
         return np.array([self.x]), self.x, self.done, False, {"success": self.done}
 

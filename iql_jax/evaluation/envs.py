@@ -93,8 +93,9 @@ D4RL_ENVS: dict[str, tuple[str, dict[str, Any]]] = {
     "hopper": ("Hopper-v5", {}),
     "walker2d": ("Walker2d-v5", {}),
     "ant": ("Ant-v4", {"use_contact_forces": True}),
-    **{f"maze2d-{s}": (f"PointMaze_{n}-v3", {"maze_map": _POINTMAZE_MAPS[s], **_MAZE_EVAL})
-       for s, n in [("umaze", "UMaze"), ("medium", "Medium"), ("large", "Large")]},
+    **{f"maze2d-{s}{d}": (f"PointMaze_{n}-v3", {"maze_map": _POINTMAZE_MAPS[s], **_MAZE_EVAL,
+                                                 "reward_type": "dense" if d else "sparse"})
+       for s, n in [("umaze", "UMaze"), ("medium", "Medium"), ("large", "Large")] for d in ("", "-dense")},
     **{f"antmaze-{s}": (f"AntMaze_{n}-v4", {"maze_map": _ANTMAZE_MAPS[s], **_MAZE_EVAL})
        for s, n in [("umaze", "UMaze"), ("medium", "Medium"), ("large", "Large")]},
     **{f"kitchen-{s}": ("FrankaKitchen-v1", {"tasks_to_complete": t}) for s, t in _KITCHEN_TASKS.items()},

@@ -14,8 +14,13 @@ running. ``SyncVectorEnv.step`` steps every sub-environment: with autoreset it w
 episodes in the finished ones, without it it refuses to step a finished one. Stepping only the live ones means a
 short episode costs only its own steps and can never add reward after its end; finished slots keep their last
 observation so the policy's input shape stays fixed. It also skips the vector env's per-step merging of info
-dicts, which we do not need, so evaluation costs little more than the simulator itself (``benchmarks/eval.py``).
-Building the sub-environments can cost more than stepping them; :func:`make_eval_envs` builds them once for reuse.
+dicts, which we do not need.
+
+Costs (``benchmarks/eval.py``): with a NumPy policy, evaluation runs within a few percent to ~15% of a plain loop
+stepping the same batch. A jitted policy adds its dispatch, 60-100 µs per call on CPU right after the simulator
+has run (cold caches), which matters only for cheap simulators with few environments per call. Building the
+sub-environments can cost more than stepping them (MuJoCo compiles each model); :func:`make_eval_envs` builds
+them once for reuse.
 """
 
 from __future__ import annotations
