@@ -19,8 +19,9 @@ policy in NumPy. Overheads: ``e/bat`` = eval / batched (the target: ≤ 1.2), ``
 per-call dispatch (which costs 60-100 µs when the instruction cache has just run the simulator, against ~15 µs in
 a tight loop), ``e/seq`` = eval / sequential, "total" = ``e/seq`` with building included on both sides.
 Step timings are taken on environments that have already run once, as a training loop reusing its batch sees
-them; the first pass (gymnasium's env checker, first-touch page faults) is untimed on both sides. Times are process CPU time (on a shared 2-core machine wall time mostly measures the neighbours), best of
-``--repeats`` interleaved runs; expect ±10% between runs on a busy machine.
+them; the first pass (gymnasium's env checker, first-touch page faults) is untimed on both sides. Times are
+process CPU time (on a shared 2-core machine wall time mostly measures the neighbours), best of ``--repeats``
+interleaved runs; on a busy machine expect ±15% between runs.
 
 Run: ``python benchmarks/eval.py [--episodes 10] [--repeats 5]``. Prints figures only.
 """

@@ -102,6 +102,20 @@ class Member:
         return " ".join(parts)
 
 
+def expand_sweep(sweep) -> list[tuple[tuple[str, float], ...]]:
+    """A grid dict or a list of setting dicts → the list of override tuples (``[()]`` for no sweep)."""
+    if not sweep:
+        return [()]
+    if isinstance(sweep, Mapping):
+        settings = [dict(zip(sweep.keys(), combo)) for combo in itertools.product(*sweep.values())]
+    else:
+        settings = [dict(s) for s in sweep]
+    unknown = {k for s in settings for k in s} - set(Hyper._fields)
+    if unknown:
+        raise ConfigError(f"sweep: unknown hyperparameters {sorted(unknown)}; expected some of {Hyper._fields}")
+    return [tuple((k, float(v)) for k, v in s.items()) for s in settings]
+
+
 @functools.lru_cache(maxsize=None)
 def _compiled_init(config: AgentConfig, obs_dim: int, act_dim: int, decay_steps: int):
     def make(key, hyper, obs_mean, obs_std):
@@ -112,27 +126,23 @@ def _compiled_init(config: AgentConfig, obs_dim: int, act_dim: int, decay_steps:
 
 
 def init_population(config: AgentConfig, seeds: Sequence[int], obs_dim: int, act_dim: int, *,
-                    decay_steps: int, sweep: Mapping[str, Sequence[float]] | None = None,
+                    decay_steps: int, sweep: Mapping[str, Sequence[float]] | Sequence[Mapping[str, float]] | None = None,
                     obs_mean=None, obs_std=None) -> tuple[IQLState, list[Member]]:
     """Stack S seeds × H settings into one vmapped state (leading axis M = S·H).
 
     Args:
-        sweep: optional grid ``{hyper_name: values}`` over :class:`agent.Hyper` fields (e.g.
-            ``{"expectile": [0.5, 0.7, 0.9]}``); every combination is trained with every seed.
+        sweep: optional settings over :class:`agent.Hyper` fields, either a grid ``{name: values}`` (every
+            combination, e.g. ``{"expectile": [0.5, 0.7, 0.9]}``) or an explicit list of settings
+            (e.g. ``[{"expectile": 0.9}, {"expectile": 0.7, "beta": 0.0}]``); each is trained with every seed.
 
     Returns:
-        The population state and the list of members in axis order.
+        The population state and the list of members in axis order (seed-major).
     """
-    sweep = dict(sweep or {})
-    unknown = set(sweep) - set(Hyper._fields)
-    if unknown:
-        raise ConfigError(f"sweep: unknown hyperparameters {sorted(unknown)}; expected some of {Hyper._fields}")
+    settings = expand_sweep(sweep)
     base = Hyper.from_config(config, decay_steps)
-    combos = list(itertools.product(*sweep.values())) or [()]
     members, hypers, keys = [], [], []
     for seed in seeds:
-        for combo in combos:
-            overrides = tuple(zip(sweep.keys(), map(float, combo)))
+        for overrides in settings:
             members.append(Member(len(members), int(seed), overrides))
             hypers.append(base._replace(**{k: jnp.float32(v) for k, v in overrides}))
             keys.append(jax.random.PRNGKey(int(seed)))

@@ -10,6 +10,7 @@ import re
 import warnings
 
 import numpy as np
+from tyro.conf import Positional
 
 from iql_jax.config import preset_for_domain
 from iql_jax.data import load_dataset
@@ -34,7 +35,7 @@ def data_list() -> None:
     print(f"Local Minari datasets in {minari_root()}: {', '.join(local) if local else 'none'}")
 
 
-def data_generate(name: str, steps: int | None = None, seed: int = 0) -> None:
+def data_generate(name: Positional[str], steps: int | None = None, seed: int = 0) -> None:
     """Generate a built-in dataset into the cache (nothing happens if it is already there).
 
     Args:
@@ -50,7 +51,7 @@ def data_generate(name: str, steps: int | None = None, seed: int = 0) -> None:
     _print_summary(dataset)
 
 
-def data_inspect(source: str) -> None:
+def data_inspect(source: Positional[str]) -> None:
     """Summarise a dataset and say whether it passes validation.
 
     Args:

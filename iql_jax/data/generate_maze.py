@@ -27,10 +27,8 @@ enforcement) are kept by the loop itself.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import functools
-import io
 import math
 from collections import deque
 from dataclasses import dataclass
@@ -39,6 +37,7 @@ import numpy as np
 from tqdm import tqdm
 
 from iql_jax.data.minari_io import EpisodeArrays, GeneratedDataset
+from iql_jax.registry import register_robotics
 
 GOAL_RADIUS = 0.45  # gymnasium-robotics' success radius (D4RL used 0.5)
 ACTION_NOISE_STD = 0.5  # Minari's D4RL pointmaze recipe
@@ -225,7 +224,7 @@ def _rollout(env, obs, policy, goal, horizon: int) -> EpisodeArrays:
 def _goal_metadata(env_id: str, goal_cell) -> dict:
     import gymnasium as gym
 
-    _register()
+    register_robotics()
     maze_map = gym.spec(env_id).kwargs["maze_map"]  # PointMaze: maze_size_scaling 1, centred at (0, 0)
     i, j = goal_cell
     goal = (j + 0.5 - len(maze_map[0]) / 2, len(maze_map) / 2 - (i + 0.5))
@@ -236,7 +235,7 @@ def _goal_metadata(env_id: str, goal_cell) -> dict:
 def _with_cells(env_id: str, cells: dict) -> list:
     import gymnasium as gym
 
-    _register()
+    register_robotics()
     maze_map = copy.deepcopy(gym.spec(env_id).kwargs["maze_map"])
     for (i, j), value in cells.items():
         maze_map[i][j] = value
@@ -261,15 +260,7 @@ def _fig2_env():
 def _make(env_id: str, **kwargs):
     import gymnasium as gym
 
-    _register()
+    register_robotics()
     return gym.make(env_id, **kwargs)
 
 
-@functools.lru_cache(maxsize=None)
-def _register() -> None:
-    """Register gymnasium-robotics, muting the Adroit notice it prints on import (harmless, ``d4rl-and-envs`` §6)."""
-    import gymnasium as gym
-
-    with contextlib.redirect_stderr(io.StringIO()):
-        import gymnasium_robotics
-    gym.register_envs(gymnasium_robotics)

@@ -30,6 +30,7 @@ import numpy as np
 from iql_jax.data.spaces import flatten_observation, observation_layout
 from iql_jax.data.transitions import DatasetInfo
 from iql_jax.errors import EnvironmentMismatchError, IQLError
+from iql_jax.registry import register_robotics
 
 R, G = "r", "g"  # maze cells: reset (start) position, goal position
 
@@ -217,9 +218,7 @@ def _ensure_registered(env_id: str) -> None:
     """Register gymnasium-robotics (mazes, kitchen, Adroit) on first need; importing it costs about a second."""
     if env_id in gym.registry:
         return
-    import gymnasium_robotics
-
-    gym.register_envs(gymnasium_robotics)
+    register_robotics()
     if env_id not in gym.registry:
         raise IQLError(f"environment {env_id!r} is not registered with gymnasium (nor gymnasium-robotics); "
                        f"check --env-id")

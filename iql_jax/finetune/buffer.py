@@ -67,8 +67,8 @@ def init_buffer(num_members: int, capacity: int, obs_dim: int, act_dim: int) -> 
                           f"{capacity}")
     m, c = int(num_members), int(capacity)
     zeros = lambda *shape: jnp.zeros((m, c, *shape), jnp.float32)
-    counters = jnp.zeros((m,), jnp.int32)
-    return OnlineBuffer(zeros(obs_dim), zeros(act_dim), zeros(), zeros(obs_dim), zeros(), counters, counters)
+    counter = lambda: jnp.zeros((m,), jnp.int32)  # separate arrays: the buffer is donated, leaf by leaf
+    return OnlineBuffer(zeros(obs_dim), zeros(act_dim), zeros(), zeros(obs_dim), zeros(), counter(), counter())
 
 
 def add(buffer: OnlineBuffer, rows: Transitions | tuple) -> OnlineBuffer:

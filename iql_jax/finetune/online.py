@@ -143,11 +143,21 @@ def _compiled_act(temperature: float, single: bool):
     return jax.jit(_over_members(fn, (0, 0, None), single))
 
 
-def _zero_metrics(states: IQLState, buffer: OnlineBuffer, offline: Transitions) -> dict:
-    shapes = jax.eval_shape(lambda s, b: _train_step(jax.tree_util.tree_map(lambda x: x[0], s), offline,
-                                                     jax.tree_util.tree_map(lambda x: x[0], b))[1], states, buffer)
-    m = int(states.step.shape[0])
-    return {k: jnp.full((m,), -jnp.inf if k.endswith("_max") else 0.0, jnp.float32) for k in shapes}
+_METRIC_NAMES: dict = {}  # AgentConfig -> names of agent.update's metrics
+
+
+def _metric_names(states: IQLState, buffer: OnlineBuffer, offline: Transitions) -> tuple[str, ...]:
+    """The names of ``agent.update``'s metrics, from an abstract trace (no computation), once per config."""
+    if states.config not in _METRIC_NAMES:
+        first = lambda tree: jax.tree_util.tree_map(lambda x: x[0], tree)
+        shapes = jax.eval_shape(lambda s, b: _train_step(first(s), offline, first(b))[1], states, buffer)
+        _METRIC_NAMES[states.config] = tuple(shapes)
+    return _METRIC_NAMES[states.config]
+
+
+def _zero_metrics(names: tuple[str, ...], m: int) -> dict:
+    """Chunk accumulators ``(M,)``: sums, or running maxima for ``*_max`` metrics."""
+    return {k: jnp.full((m,), -jnp.inf if k.endswith("_max") else 0.0, jnp.float32) for k in names}
 
 
 def _reset_seed(env_seed: int, member: int, step: int) -> int:
@@ -218,7 +228,8 @@ def finetune_iter(fstate: FinetuneState, offline: Transitions, env_factory, step
         ep_return, ep_length, ep_success = np.zeros(m), np.zeros(m, np.int64), [None] * m
         rows = np.zeros((m, k, 2 * obs_dim + act_dim + 2), np.float32)
         raw_rewards = np.zeros((m, k), np.float32)
-        acc, chunk_start = _zero_metrics(states, buf, offline), t
+        names = _metric_names(states, buf, offline)
+        acc, chunk_start = _zero_metrics(names, m), t
         finished: list[list[tuple]] = [[] for _ in range(m)]
         t_chunk, env_s, device_s = time.perf_counter(), 0.0, 0.0
         while t < end:
@@ -270,7 +281,7 @@ def finetune_iter(fstate: FinetuneState, offline: Transitions, env_factory, step
                 metrics.update({"online_step": t, "time/steps_per_s": n / wall, "time/env_steps_per_s":
                                 n / max(env_s, 1e-9), "time/updates_per_s": n / max(device_s, 1e-9)})
                 yield fstate, metrics
-                acc, chunk_start = _zero_metrics(states, buf, offline), t
+                acc, chunk_start = _zero_metrics(names, m), t
                 finished = [[] for _ in range(m)]
                 t_chunk, env_s, device_s = time.perf_counter(), 0.0, 0.0
     finally:
