@@ -36,12 +36,17 @@ def _learned(states):
                                       states.key, states.step))
 
 
+SWEEP = [{"expectile": 0.9}, {"expectile": 0.7, "beta": 0.0}]
+
+
 def test_resume_is_bit_exact(tmp_path, data_cache_dir):
-    whole = train(_config(tmp_path, "whole"), progress=False)
-    part = train(_config(tmp_path, "part"), progress=False, stop_at=20)
+    whole = train(_config(tmp_path, "whole"), progress=False, sweep=SWEEP)
+    part = train(_config(tmp_path, "part"), progress=False, sweep=SWEEP, stop_at=20)
     assert part.step == 20 and not part.summary
     resumed = resume(tmp_path / "part", progress=False)
     assert resumed.step == whole.step == 60
+    assert [m.label for m in resumed.members] == [m.label for m in whole.members] == [
+        "seed=0 expectile=0.9", "seed=0 expectile=0.7 beta=0", "seed=1 expectile=0.9", "seed=1 expectile=0.7 beta=0"]
     for a, b in zip(_learned(whole.states), _learned(resumed.states)):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     strip = lambda rows: [{k: v for k, v in r.items()} for r in rows]

@@ -28,21 +28,20 @@ one-step-one-update loop. K = 1 is the default.
 
 from __future__ import annotations
 
-import functools
 import time
-from typing import Any, Callable, Iterator, NamedTuple
+from typing import Any, Iterator, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from tqdm.auto import tqdm
 
-from iql_jax import agent
 from iql_jax.agent import IQLState
 from iql_jax.data.transforms import RewardTransform
 from iql_jax.data.transitions import Transitions
 from iql_jax.errors import ConfigError, EnvironmentMismatchError
 from iql_jax.finetune import buffer as buffers
+from iql_jax.finetune import programs
 from iql_jax.finetune.buffer import OnlineBuffer
 
 
@@ -88,76 +87,6 @@ def constant_actor_lr(states: IQLState, actor_lr: float | None = None) -> IQLSta
 
 def _act_dim(states: IQLState) -> int:
     return int(states.actor.params["params"]["log_std"].shape[-1])
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Compiled per-member pieces (vmapped over members, or run on the single member without a size-1 vmap).
-
-
-def _train_step(state: IQLState, offline: Transitions, online: OnlineBuffer):
-    """``engine.train_step`` with the union buffer as the data source: split the key, sample, ``agent.update``."""
-    key, k_batch, k_update = jax.random.split(state.key, 3)
-    batch = buffers.sample(offline, online, k_batch, state.config.batch_size)
-    return agent.update(state.replace(key=key), batch, k_update)
-
-
-def _act(state: IQLState, obs, step, temperature: float):
-    """The exploration action for online step ``step``: its key is ``fold_in(state.key, step)``."""
-    return agent.act(state, obs[None], jax.random.fold_in(state.key, step), temperature)[0]
-
-
-def _unpack(rows, obs_dim: int, act_dim: int) -> tuple:
-    """``(K, 2·obs + act + 2)`` packed rows (one host→device copy per call) → the buffer's five fields."""
-    o, a = obs_dim, act_dim
-    return rows[:, :o], rows[:, o:o + a], rows[:, o + a], rows[:, o + a + 1:2 * o + a + 1], rows[:, -1]
-
-
-def _iteration(state, online, acc, rows, obs, step, offline, *, num_updates: int, temperature: float):
-    """Store K collected rows, run K updates on the union, then pick the next action for ``obs``."""
-    online = buffers.add(online, _unpack(rows, obs.shape[-1], online.actions.shape[-1]))
-    state, metrics = jax.lax.scan(lambda s, _: _train_step(s, offline, online), state, None, length=num_updates)
-    acc = {k: jnp.maximum(acc[k], v.max()) if k.endswith("_max") else acc[k] + v.sum() for k, v in metrics.items()}
-    return state, online, acc, _act(state, obs, step, temperature)
-
-
-def _over_members(fn: Callable, in_axes: tuple, single: bool) -> Callable:
-    if not single:
-        return jax.vmap(fn, in_axes=in_axes)
-
-    def run(*args):  # one member: drop the axis inside the jit (a size-1 vmap is slower on CPU, see engine)
-        args = [a if ax is None else jax.tree_util.tree_map(lambda x: x[0], a) for a, ax in zip(args, in_axes)]
-        return jax.tree_util.tree_map(lambda x: x[None], fn(*args))
-
-    return run
-
-
-@functools.lru_cache(maxsize=None)
-def _compiled_iteration(num_updates: int, temperature: float, single: bool):
-    fn = functools.partial(_iteration, num_updates=num_updates, temperature=temperature)
-    return jax.jit(_over_members(fn, (0, 0, 0, 0, 0, None, None), single), donate_argnums=(0, 1, 2))
-
-
-@functools.lru_cache(maxsize=None)
-def _compiled_act(temperature: float, single: bool):
-    fn = functools.partial(_act, temperature=temperature)
-    return jax.jit(_over_members(fn, (0, 0, None), single))
-
-
-_METRIC_NAMES: dict = {}  # AgentConfig -> names of agent.update's metrics
-
-
-def _metric_names(states: IQLState, buffer: OnlineBuffer, offline: Transitions) -> tuple[str, ...]:
-    """The names of ``agent.update``'s metrics, from an abstract trace (no computation), once per config."""
-    if states.config not in _METRIC_NAMES:
-        first = lambda tree: jax.tree_util.tree_map(lambda x: x[0], tree)
-        shapes = jax.eval_shape(lambda s, b: _train_step(first(s), offline, first(b))[1], states, buffer)
-        _METRIC_NAMES[states.config] = tuple(shapes)
-    return _METRIC_NAMES[states.config]
-
-
-def _zero_metrics(names: tuple[str, ...], m: int) -> dict:
-    """Chunk accumulators ``(M,)``: sums, or running maxima for ``*_max`` metrics."""
-    return {k: jnp.full((m,), -jnp.inf if k.endswith("_max") else 0.0, jnp.float32) for k in names}
 
 
 def _reset_seed(env_seed: int, member: int, step: int) -> int:
@@ -211,7 +140,8 @@ def finetune_iter(fstate: FinetuneState, offline: Transitions, env_factory, step
     t, end = int(fstate.online_step), int(fstate.online_step) + int(steps)
     episodes, env_seed = np.array(fstate.episodes, np.int32), int(fstate.env_seed)
     single = m == 1
-    iterate, act_fn = _compiled_iteration(k, float(temperature), single), _compiled_act(float(temperature), single)
+    iterate = programs.compiled_iteration(k, float(temperature), single)
+    act_fn = programs.compiled_act(float(temperature), single)
     make = getattr(env_factory, "make", env_factory)
     envs = [make() for _ in range(m)]
     bar = tqdm(total=steps, disable=not progress, unit="step", dynamic_ncols=True)
@@ -228,18 +158,17 @@ def finetune_iter(fstate: FinetuneState, offline: Transitions, env_factory, step
         ep_return, ep_length, ep_success = np.zeros(m), np.zeros(m, np.int64), [None] * m
         rows = np.zeros((m, k, 2 * obs_dim + act_dim + 2), np.float32)
         raw_rewards = np.zeros((m, k), np.float32)
-        names = _metric_names(states, buf, offline)
-        acc, chunk_start = _zero_metrics(names, m), t
+        names = programs.metric_names(states, buf, offline)
+        acc, chunk_start = programs.zero_metrics(names, m), t
         finished: list[list[tuple]] = [[] for _ in range(m)]
         t_chunk, env_s, device_s = time.perf_counter(), 0.0, 0.0
         while t < end:
-            t_env = time.perf_counter()
             for j in range(k):
-                if j > 0:
+                if j > 0:  # the extra collection steps of updates_per_collect > 1 act with the same policy
                     t_dev = time.perf_counter()
                     actions = np.asarray(act_fn(states, jnp.asarray(obs), np.int32(t)))
-                    t_env += time.perf_counter() - t_dev  # acting counts as device time, not env time
                     device_s += time.perf_counter() - t_dev
+                t_env = time.perf_counter()
                 acts = np.clip(actions, low, high).astype(np.float32)
                 for i in range(m):
                     next_obs, reward, terminated, truncated, info = stepper[i](acts[i])
@@ -258,6 +187,7 @@ def finetune_iter(fstate: FinetuneState, offline: Transitions, env_factory, step
                         next_obs = np.asarray(envs[i].reset()[0], np.float32)
                     obs[i] = next_obs
                 t += 1
+                env_s += time.perf_counter() - t_env
             # The one place online rewards are transformed (the offline data went through the same `apply`).
             rows[:, :, obs_dim + act_dim] = reward_transform.apply(raw_rewards)
             boundary = t % seg == 0 and t < end
@@ -265,7 +195,6 @@ def finetune_iter(fstate: FinetuneState, offline: Transitions, env_factory, step
                 obs = reset_all(t)
                 ep_return[:], ep_length[:], ep_success = 0.0, 0, [None] * m
             t_dev = time.perf_counter()
-            env_s += t_dev - t_env
             states, buf, acc, next_actions = iterate(states, buf, acc, jnp.asarray(rows), jnp.asarray(obs),
                                                      np.int32(t), offline)
             if boundary:  # the first action of a segment always comes from act_fn, as at the start of a call
@@ -281,7 +210,7 @@ def finetune_iter(fstate: FinetuneState, offline: Transitions, env_factory, step
                 metrics.update({"online_step": t, "time/steps_per_s": n / wall, "time/env_steps_per_s":
                                 n / max(env_s, 1e-9), "time/updates_per_s": n / max(device_s, 1e-9)})
                 yield fstate, metrics
-                acc, chunk_start = _zero_metrics(names, m), t
+                acc, chunk_start = programs.zero_metrics(names, m), t
                 finished = [[] for _ in range(m)]
                 t_chunk, env_s, device_s = time.perf_counter(), 0.0, 0.0
     finally:
