@@ -138,8 +138,8 @@ def update(state: IQLState, batch: Transitions, key) -> tuple[IQLState, dict]:
     (_, v_info), v_grads = jax.value_and_grad(v_loss_fn, has_aux=True)(state.value.params)
     value = _apply_grads(state.value, v_grads, h.value_lr)
 
-    # 2. Actor with the target critic and the new V.
-    v_new = value.apply_fn(value.params, obs)
+    # 2. Actor with the target critic and the new V. One forward pass gives V_new(s) and V_new(s') (for step 3).
+    v_new, next_v = jnp.split(value.apply_fn(value.params, jnp.concatenate([obs, next_obs])), 2)
     adv = target_q - v_new
     weights = losses.awr_weights(adv, h.beta, h.max_exp_adv)
 
@@ -152,7 +152,7 @@ def update(state: IQLState, batch: Transitions, key) -> tuple[IQLState, dict]:
     actor = _apply_grads(state.actor, pi_grads, lr_pi)
 
     # 3. Q through the new V(s').
-    target = losses.critic_target(batch.rewards, batch.masks, value.apply_fn(value.params, next_obs), h.discount)
+    target = losses.critic_target(batch.rewards, batch.masks, next_v, h.discount)
 
     def q_loss_fn(params):
         return losses.critic_loss(state.critic.apply_fn(params, obs, batch.actions), target)

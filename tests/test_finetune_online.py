@@ -4,6 +4,7 @@ The two tiny environments here are registered with gymnasium (``iql_test/...``);
 """
 
 import functools
+import types
 
 import gymnasium as gym
 import jax
@@ -161,7 +162,8 @@ def test_resume_from_serialised_state_is_bit_exact():
 
 def test_the_yielded_state_and_metrics_per_chunk():
     seen = []
-    for fstate, metrics in finetune_iter(_fstate(), OFFLINE, go_right, 40, reward_transform=RewardTransform(),
+    spec_like = types.SimpleNamespace(make=go_right)  # an EvalEnvSpec is used through .make() only
+    for fstate, metrics in finetune_iter(_fstate(), OFFLINE, spec_like, 40, reward_transform=RewardTransform(),
                                          segment_steps=40, chunk_steps=20):
         seen.append((int(fstate.online_step), int(np.asarray(fstate.buffer.size)[0])))
         assert metrics["critic/loss"].shape == (MEMBERS,) and np.all(np.isfinite(metrics["critic/loss"]))
@@ -185,10 +187,14 @@ def test_capped_buffer_keeps_only_the_newest_online_rows():
     np.testing.assert_array_equal(_stored(fstate).observations[:, 0], np.arange(6, CAPACITY + 6))
 
 
-def test_mismatched_environment_is_refused():
+def test_mismatched_environment_or_data_is_refused():
     bad = lambda: gym.wrappers.TimeLimit(gym.make("Pendulum-v1").unwrapped, 10)  # obs_dim 3
     with pytest.raises(EnvironmentMismatchError, match="obs_dim=1"):
         _run(bad, 4)
+    wrong = engine.device_data(transitions(np.zeros((4, 2)), np.zeros((4, 1)), np.zeros(4), np.zeros((4, 2)),
+                                           np.zeros(4)))
+    with pytest.raises(ConfigError, match="offline data"):
+        finetune(_fstate(), wrong, go_right, 4, reward_transform=RewardTransform(), segment_steps=4)
 
 
 def test_constant_actor_lr():

@@ -163,3 +163,6 @@ def test_cli_sigkill_then_resume_finishes(tmp_path, data_cache_dir):
     assert checkpoint.latest_checkpoint(run_dir)[0] == 1500
     steps = [json.loads(ln)["step"] for ln in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert steps == sorted(steps) and len(steps) == len(set(steps)) * 2  # no duplicated rows after the resume
+    table = _cli("eval", str(run_dir), "--episodes", "2")
+    assert table.returncode == 0, table.stderr
+    assert "step 1,500" in table.stdout and "seed=0" in table.stdout and "seed=1" in table.stdout

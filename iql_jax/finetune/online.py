@@ -137,6 +137,9 @@ def finetune_iter(fstate: FinetuneState, offline: Transitions, env_factory, step
                           f"({fstate.buffer.capacity})")
     states, buf = fstate.states, fstate.buffer
     m, obs_dim, act_dim = int(states.step.shape[0]), int(states.obs_mean.shape[-1]), _act_dim(states)
+    if tuple(offline.observations.shape[1:]) != (obs_dim,) or tuple(offline.actions.shape[1:]) != (act_dim,):
+        raise ConfigError(f"finetune: the offline data has observations {offline.observations.shape} and actions "
+                          f"{offline.actions.shape}; the agent expects (N, {obs_dim}) and (N, {act_dim})")
     t, end = int(fstate.online_step), int(fstate.online_step) + int(steps)
     episodes, env_seed = np.array(fstate.episodes, np.int32), int(fstate.env_seed)
     single = m == 1
