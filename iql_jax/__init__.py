@@ -10,20 +10,6 @@ The public surface:
 * data: :class:`Transitions`, :class:`Dataset`.
 """
 
-import os as _os
-
-# XLA's CPU backend (jax 0.10.2) can wedge on these training programs when its XNNPACK/YNNPACK dot fusions run:
-# the process idles forever in block_until_ready, every worker thread parked (measured here: 2-3 hangs in 8 runs
-# of a 2-seed chunk by default, 0 in 8 with the fusions off; a native stack is in the issue notes). The flags
-# below turn those fusions off; they must be set before JAX creates its CPU backend and do not touch GPUs. A user
-# who sets any of them in XLA_FLAGS keeps their own value; IQL_JAX_KEEP_XLA_FLAGS=1 skips this entirely.
-_CPU_SAFE_FLAGS = ("--xla_cpu_use_xnnpack=false", "--xla_cpu_experimental_xnn_fusion_type=",
-                   "--xla_cpu_experimental_ynn_fusion_type=")
-if _os.environ.get("IQL_JAX_KEEP_XLA_FLAGS") != "1":
-    _flags = _os.environ.get("XLA_FLAGS", "")
-    _extra = [f for f in _CPU_SAFE_FLAGS if f.split("=")[0] not in _flags]
-    _os.environ["XLA_FLAGS"] = " ".join([_flags, *_extra]).strip()
-
 from iql_jax.agent import Hyper, IQLState, act, init, update, values
 from iql_jax.config import (PRESETS, AgentConfig, DataConfig, RunConfig, TrainConfig, get_preset,
                             preset_for_domain)

@@ -90,9 +90,9 @@ def test_dict_observations_flattened_in_recorded_layout(data_minari_root):
 
 
 def test_pointmaze_dict_observation_keeps_only_observation(data_minari_root):
-    from iql_jax.data.generate_maze import _register
+    from iql_jax.registry import register_robotics
 
-    _register()
+    register_robotics()
     env = gym.make("PointMaze_UMaze-v3")
     obs, _ = env.reset(seed=0)
     observations, actions = [obs], []
