@@ -5,6 +5,7 @@ signatures (their docstrings are the ``--help`` text); this module only dispatch
               [--agent.FIELD V ...] [--data.FIELD V ...] [--run.FIELD V ...]
     iql train --resume DIR
     iql eval RUN_DIR [--episodes N] [--checkpoint FILE]
+    iql finetune RUN_DIR --online-steps N [--eval-every N] [--resume]
     iql plot RUN_DIR... [--out FILE]        iql report RUN_DIR... [--out FILE]
     iql data list | generate NAME | inspect SRC
     iql presets
@@ -135,6 +136,43 @@ def report_command(run_dirs: tyro.conf.Positional[tuple[str, ...]], out: str = "
     return 0
 
 
+def finetune_command(run_dir: tyro.conf.Positional[str], online_steps: int = 100_000, eval_every: int = 10_000,
+                     eval_episodes: int | None = None, checkpoint_every: int = 10_000, updates_per_collect: int = 1,
+                     capacity: int | None = None, out: str | None = None, name: str | None = None,
+                     resume: bool = False, quiet: bool = False) -> int:
+    """Fine-tune an offline run online (paper Table 2): every member keeps training while it collects data.
+
+    One environment step then one update per member (official), exploration by sampling the policy, a constant
+    actor lr (the antmaze-finetune preset), the offline data plus a FIFO of online transitions sampled uniformly.
+
+    Args:
+        run_dir: the offline run to start from (its newest checkpoint); with --resume, the fine-tuning run itself.
+        online_steps: environment steps (and updates) per member.
+        eval_every: evaluate every N online steps.
+        eval_episodes: episodes per member per evaluation (default: the offline run's).
+        checkpoint_every: checkpoint (and reset the environments, seeded) every N online steps.
+        updates_per_collect: collect K steps, then run K updates in one call (faster, less faithful than 1).
+        capacity: online transitions kept per member (default: all of them).
+        out: parent directory of the new run (default: beside the offline run).
+        name: name of the new run directory (default: <offline run>-finetune).
+        resume: continue the fine-tuning run RUN_DIR from its newest checkpoint.
+        quiet: no progress bar.
+    """
+    from iql_jax.runs.finetune_run import finetune_run, resume_finetune
+
+    if resume:
+        result = resume_finetune(run_dir, progress=not quiet)
+    else:
+        result = finetune_run(run_dir, online_steps, out=out, name=name, eval_every=eval_every,
+                              eval_episodes=eval_episodes, checkpoint_every=checkpoint_every,
+                              updates_per_collect=updates_per_collect, capacity=capacity, progress=not quiet)
+    _print_result(result)
+    t2 = result.summary.get("offline_to_online")
+    if t2:
+        print(f"offline -> fine-tuned: {t2['offline']:.1f} -> {t2['online']:.1f} ({t2['score']})")
+    return 0
+
+
 def presets_command() -> int:
     """List the hyperparameter presets and what they reproduce."""
     for p in PRESETS.values():
@@ -167,6 +205,7 @@ def _commands() -> dict[str, tuple[str, Callable[[Sequence[str]], int]]]:
     return {
         "train": ("train IQL (or --resume a run)", _train),
         "eval": ("evaluate a run's checkpoint", _function(eval_command, "iql eval")),
+        "finetune": ("fine-tune an offline run online", _function(finetune_command, "iql finetune")),
         "plot": ("plot score curves of runs", _function(plot_command, "iql plot")),
         "report": ("results table across runs", _function(report_command, "iql report")),
         "data": ("list / generate / inspect datasets", lambda argv: _dispatch(argv, {

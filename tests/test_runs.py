@@ -166,3 +166,23 @@ def test_cli_sigkill_then_resume_finishes(tmp_path, data_cache_dir):
     table = _cli("eval", str(run_dir), "--episodes", "2")
     assert table.returncode == 0, table.stderr
     assert "step 1,500" in table.stdout and "seed=0" in table.stdout and "seed=1" in table.stdout
+
+
+def test_finetune_run_resumes_bit_exactly_and_marks_the_boundary(tmp_path, data_cache_dir):
+    from iql_jax.runs.finetune_run import finetune_run, resume_finetune
+
+    train(_config(tmp_path, "off", steps=40), progress=False)
+    kw = dict(eval_every=20, eval_episodes=1, checkpoint_every=20, progress=False)
+    whole = finetune_run(tmp_path / "off", 40, name="ft-whole", **kw)
+    part = finetune_run(tmp_path / "off", 40, name="ft-part", stop_at=20, **kw)
+    assert part.step == 40 + 20 and not part.summary
+    resumed = resume_finetune(tmp_path / "ft-part", progress=False)
+    assert resumed.step == whole.step == 80
+    for a, b in zip(_learned(whole.states), _learned(resumed.states)):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    rows = read_eval(tmp_path / "ft-whole")
+    assert sorted({r["step"] for r in rows}) == [20, 40, 60, 80]  # offline rows first, then online
+    assert read_eval(tmp_path / "ft-part") == rows
+    t2 = whole.summary["offline_to_online"]
+    assert t2["offline"] == pytest.approx(np.mean([r["normalized_score"] for r in rows if r["step"] == 40]))
+    assert "offline → fine-tuned" in (tmp_path / "ft-whole" / "report.md").read_text()

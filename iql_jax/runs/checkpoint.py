@@ -1,0 +1,109 @@
+"""Atomic, complete, pickle-free checkpoints.
+
+A checkpoint is one msgpack file holding the whole population state (every network's params, the target critic,
+the Adam states, the traced hyperparameters, the observation statistics, the step and the PRNG keys) written with
+``flax.serialization``, plus a small JSON header (package version, step, config) inside the same file. It is
+written to a temporary file in the same directory, flushed, fsync'd and moved into place with ``os.replace``, so a
+crash at any moment leaves the previous checkpoint intact. Restoring needs a template state of the same structure,
+built from the run's saved config.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import warnings
+from pathlib import Path
+from typing import Any
+
+import flax.serialization as serialization
+
+from iql_jax.errors import IQLError
+
+CHECKPOINT_DIR = "checkpoints"
+_NAME = re.compile(r"^step_(\d+)\.msgpack$")
+
+
+def checkpoint_path(run_dir: str | Path, step: int) -> Path:
+    return Path(run_dir) / CHECKPOINT_DIR / f"step_{step:010d}.msgpack"
+
+
+def list_checkpoints(run_dir: str | Path) -> list[tuple[int, Path]]:
+    """``(step, path)`` of every complete checkpoint, oldest first (temporary files are ignored)."""
+    folder = Path(run_dir) / CHECKPOINT_DIR
+    if not folder.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _NAME.match(p.name))]
+    return sorted(found)
+
+
+def latest_checkpoint(run_dir: str | Path) -> tuple[int, Path] | None:
+    found = list_checkpoints(run_dir)
+    return found[-1] if found else None
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see either the old file or the complete new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def save_checkpoint(run_dir: str | Path, step: int, state: Any, header: dict, keep: int = 3) -> Path:
+    """Write the checkpoint for ``step`` atomically, then delete all but the newest ``keep``.
+
+    Args:
+        state: any pytree flax can serialise (e.g. a population ``IQLState``, or a dict of them).
+        header: JSON-ready metadata (version, config, …) stored in the same file.
+    """
+    payload = {"header": json.dumps({**header, "step": int(step)}), "state": serialization.to_state_dict(state)}
+    path = checkpoint_path(run_dir, step)
+    write_atomically(path, serialization.msgpack_serialize(payload))
+    for _, old in list_checkpoints(run_dir)[:-max(1, keep)]:
+        old.unlink(missing_ok=True)
+    return path
+
+
+def read_header(path: str | Path) -> dict:
+    """The JSON header of a checkpoint (without restoring the state)."""
+    return json.loads(_read(path)["header"])
+
+
+def load_checkpoint(path: str | Path, template: Any, version: str | None = None) -> tuple[Any, dict]:
+    """Restore a checkpoint into the structure of ``template``; warns if another package version wrote it.
+
+    Raises:
+        IQLError: the file is missing, truncated, or does not match the template.
+    """
+    raw = _read(path)
+    header = json.loads(raw["header"])
+    if version is not None and header.get("version") != version:
+        warnings.warn(f"{path}: written by iql-jax {header.get('version')}, loading with {version}; "
+                      "results may differ", stacklevel=2)
+    try:
+        state = serialization.from_state_dict(template, raw["state"])
+    except (ValueError, KeyError, TypeError) as e:
+        raise IQLError(f"{path}: the checkpoint does not match this run's configuration ({e})") from e
+    return state, header
+
+
+def _read(path: str | Path) -> dict:
+    path = Path(path)
+    try:
+        raw = serialization.msgpack_restore(path.read_bytes())
+    except FileNotFoundError:
+        raise IQLError(f"{path}: checkpoint not found") from None
+    except Exception as e:  # msgpack raises several unrelated types on damaged bytes
+        raise IQLError(f"{path}: not a readable iql-jax checkpoint ({type(e).__name__}: {e})") from e
+    if not isinstance(raw, dict) or "header" not in raw or "state" not in raw:
+        raise IQLError(f"{path}: not an iql-jax checkpoint (expected 'header' and 'state' entries)")
+    return raw

@@ -1,0 +1,142 @@
+"""Online fine-tuning as a run: offline checkpoint → online steps, with evaluation, logs, checkpoints and resume.
+
+The fine-tuning run lives in its own directory. Its ``eval.csv`` starts with the offline run's rows, and online
+steps are numbered after the offline ones, so the score plot shows both phases with the boundary marked. The data
+goes through the same :func:`setup.prepare` as offline (one reward transform, applied once to offline and online
+rewards), and the actor lr becomes constant (the ``antmaze-finetune`` preset).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import jax
+import numpy as np
+
+import iql_jax
+from iql_jax import engine
+from iql_jax.errors import IQLError
+from iql_jax.evaluation import evaluate, make_eval_envs
+from iql_jax.finetune import FinetuneState, constant_actor_lr, finetune_iter, init_finetune
+from iql_jax.runs import checkpoint, setup
+from iql_jax.runs.logs import RunLogger, read_eval
+from iql_jax.runs.stats import last_and_best, score_key
+from iql_jax.runs.summary import write_outputs
+from iql_jax.runs.trainer import RunResult, check_finite, load_run
+
+FINETUNE_FILE = "finetune.json"
+
+
+def finetune_run(offline_dir: str | Path, online_steps: int, *, out: str | None = None, name: str | None = None,
+                 eval_every: int = 10_000, eval_episodes: int | None = None, checkpoint_every: int = 10_000,
+                 updates_per_collect: int = 1, capacity: int | None = None, progress: bool = True,
+                 stop_at: int | None = None) -> RunResult:
+    """Fine-tune every member of an offline run online; a new run directory ``<offline>-finetune`` by default."""
+    offline_dir = Path(offline_dir)
+    states, members, record, offline_step = load_run(offline_dir)
+    run_dir = Path(out or offline_dir.parent) / (name or f"{offline_dir.name}-finetune")
+    if (run_dir / FINETUNE_FILE).exists():
+        raise IQLError(f"{run_dir}: a fine-tuning run already exists; continue it with `iql finetune --resume`")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy(offline_dir / setup.CONFIG_FILE, run_dir / setup.CONFIG_FILE)
+    episodes = eval_episodes if eval_episodes is not None else record["config"].run.eval_episodes
+    plan = {"offline_run": str(offline_dir), "offline_step": offline_step, "online_steps": int(online_steps),
+            "eval_every": int(eval_every), "eval_episodes": int(episodes), "checkpoint_every": int(checkpoint_every),
+            "updates_per_collect": int(updates_per_collect), "capacity": int(capacity or online_steps),
+            "version": iql_jax.__version__}
+    (run_dir / FINETUNE_FILE).write_text(json.dumps(plan, indent=2) + "\n")
+    logger = RunLogger(run_dir, members)
+    logger._write_eval_rows([{**r, "normalized_score": "" if r["normalized_score"] is None else r["normalized_score"],
+                              "success": "" if r["success"] is None else r["success"]}
+                             for r in _raw_eval(offline_dir)], mode="w")
+    fstate = init_finetune(constant_actor_lr(states), capacity=plan["capacity"], env_seed=record["config"].run.seed)
+    return _online_loop(run_dir, plan, record, members, fstate, progress, stop_at)
+
+
+def resume_finetune(run_dir: str | Path, *, progress: bool = True, stop_at: int | None = None) -> RunResult:
+    """Continue a fine-tuning run from its newest checkpoint, bit-exactly."""
+    run_dir = Path(run_dir)
+    plan = json.loads((run_dir / FINETUNE_FILE).read_text())
+    states, members, record, _ = load_run(plan["offline_run"])
+    template = init_finetune(constant_actor_lr(states), capacity=plan["capacity"], env_seed=record["config"].run.seed)
+    latest = checkpoint.latest_checkpoint(run_dir)
+    fstate = template
+    if latest is not None:
+        fstate, _ = checkpoint.load_checkpoint(latest[1], template, iql_jax.__version__)
+        RunLogger(run_dir, members).truncate_after(plan["offline_step"] + latest[0])
+    return _online_loop(run_dir, plan, record, members, fstate, progress, stop_at)
+
+
+def _raw_eval(run_dir: Path) -> list[dict]:
+    return [{k: r[k] for k in ("step", "member", "seed", "setting", "return", "normalized_score", "success",
+                               "episodes")} for r in read_eval(run_dir)]
+
+
+def _online_loop(run_dir: Path, plan: dict, record: dict, members, fstate: FinetuneState, progress: bool,
+                 stop_at: int | None) -> RunResult:
+    config = record["config"]
+    prepared = setup.prepare(config, progress=False)
+    if prepared.fingerprint != record["dataset"]["fingerprint"]:
+        raise IQLError(f"{plan['offline_run']}: its dataset changed since the offline run")
+    offline = engine.device_data(prepared.transitions)
+    spec, episodes, base = prepared.eval_spec, plan["eval_episodes"], plan["offline_step"]
+    total = plan["online_steps"] if stop_at is None else min(plan["online_steps"], stop_at)
+    done = int(fstate.online_step)
+    envs = make_eval_envs(spec, len(members) * episodes) if episodes > 0 else None
+    logger = RunLogger(run_dir, members)
+    chunk = math.gcd(plan["eval_every"] or plan["checkpoint_every"], plan["checkpoint_every"])
+    try:
+        for fstate, metrics in finetune_iter(fstate, offline, spec, total - done,
+                                             reward_transform=prepared.reward_transform,
+                                             segment_steps=plan["checkpoint_every"],
+                                             updates_per_collect=plan["updates_per_collect"], chunk_steps=chunk,
+                                             progress=progress):
+            step = int(fstate.online_step)
+            per_member = {k: np.asarray(v) for k, v in metrics.items() if np.ndim(v) == 1}
+            check_finite({k: v for k, v in per_member.items() if not k.startswith("online/")}, members, base + step)
+            logger.log_metrics(base + step, per_member, {"phase": "online"})
+            if envs is not None and ((plan["eval_every"] and step % plan["eval_every"] == 0)
+                                     or step == plan["online_steps"]):
+                result = evaluate(engine.population_policy(fstate.states), spec, len(members), episodes,
+                                  seed=config.run.seed * 1_000_003 + base + step, ref_scores=prepared.ref_scores,
+                                  envs=envs)
+                logger.log_eval(base + step, result)
+            if step % plan["checkpoint_every"] == 0 or step == total:
+                checkpoint.save_checkpoint(run_dir, step, fstate, {"version": iql_jax.__version__, "phase": "online"},
+                                           config.run.keep_checkpoints)
+            done = step
+    finally:
+        logger.close()
+        if envs is not None:
+            envs.close()
+    summary = {}
+    if done == plan["online_steps"]:
+        summary = write_outputs(run_dir, boundaries=[base])
+        summary["offline_to_online"] = offline_vs_online(run_dir, base)
+        (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        with open(run_dir / "report.md", "a") as f:
+            f.write(render_table2([summary["offline_to_online"]]))
+    return RunResult(run_dir, fstate.states, members, base + done, summary)
+
+
+def offline_vs_online(run_dir: Path, boundary: int) -> dict:
+    """Mean over members of the last offline evaluation and the last online one (the paper's Table 2 cells)."""
+    rows = read_eval(run_dir)
+    key = score_key(rows)
+    before = last_and_best([r for r in rows if r["step"] <= boundary], key)
+    after = last_and_best([r for r in rows if r["step"] > boundary], key)
+    record = json.loads((run_dir / setup.CONFIG_FILE).read_text())
+    return {"dataset": record["dataset"]["name"], "score": key,
+            "offline": float(np.mean([v[0] for v in before.values()])) if before else None,
+            "online": float(np.mean([v[0] for v in after.values()])) if after else None}
+
+
+def render_table2(rows: list[dict]) -> str:
+    lines = ["\n| dataset | offline → fine-tuned |\n|---|---|\n"]
+    for r in rows:
+        fmt = lambda v: "-" if v is None else f"{v:.1f}"
+        lines.append(f"| {r['dataset']} | {fmt(r['offline'])} → {fmt(r['online'])} |\n")
+    return "".join(lines)

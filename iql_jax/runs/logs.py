@@ -1,0 +1,126 @@
+"""What a run writes as it goes: ``metrics.jsonl`` (per chunk, per member) and ``eval.csv`` (per evaluation,
+per member), plus optional TensorBoard / W&B mirrors that are off by default and never touch the network unless
+asked.
+
+Both files are append-only; on resume, rows past the checkpoint's step are dropped first, so a crash followed by a
+resume leaves exactly the rows an uninterrupted run would have written.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+METRICS_FILE = "metrics.jsonl"
+EVAL_FILE = "eval.csv"
+EVAL_COLUMNS = ("step", "member", "seed", "setting", "return", "normalized_score", "success", "episodes")
+
+
+def _num(x) -> float | None:
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+class RunLogger:
+    """Writes metrics and evaluations of a population run; mirrors to TensorBoard / W&B if enabled."""
+
+    def __init__(self, run_dir: Path, members: Sequence, tensorboard: bool = False, wandb: bool = False,
+                 config: dict | None = None):
+        self.run_dir, self.members = Path(run_dir), list(members)
+        self._tb = self._wandb = None
+        if tensorboard:
+            from tensorboardX import SummaryWriter  # optional extra: pip install 'iql-jax[tensorboard]'
+            self._tb = SummaryWriter(str(self.run_dir / "tensorboard"))
+        if wandb:
+            import os
+
+            import wandb as wandb_lib  # optional extra: pip install 'iql-jax[wandb]'
+            os.environ.setdefault("WANDB_MODE", "offline")
+            self._wandb = wandb_lib.init(dir=str(self.run_dir), config=config, name=self.run_dir.name)
+
+    def truncate_after(self, step: int) -> None:
+        """Drop rows written after ``step`` (the checkpoint a resume starts from)."""
+        path = self.run_dir / METRICS_FILE
+        if path.exists():
+            keep = [ln for ln in path.read_text().splitlines() if ln.strip() and json.loads(ln)["step"] <= step]
+            path.write_text("".join(ln + "\n" for ln in keep))
+        path = self.run_dir / EVAL_FILE
+        if path.exists():
+            with open(path, newline="") as f:
+                rows = [r for r in csv.DictReader(f) if int(r["step"]) <= step]
+            self._write_eval_rows(rows, mode="w")
+
+    def log_metrics(self, step: int, metrics: dict, extra: dict | None = None) -> None:
+        """One JSON line per member: its chunk-averaged metrics plus ``extra`` (throughput, phase)."""
+        host = {k: np.asarray(v) for k, v in metrics.items()}
+        with open(self.run_dir / METRICS_FILE, "a") as f:
+            for m in self.members:
+                row = {"step": int(step), "member": m.index, "seed": m.seed, **(extra or {})}
+                row.update({k: _num(v[m.index]) for k, v in host.items()})
+                f.write(json.dumps(row) + "\n")
+        means = {k: float(v.mean()) for k, v in host.items()}
+        means.update({k: v for k, v in (extra or {}).items() if isinstance(v, (int, float))})
+        self._mirror(step, means)
+
+    def log_eval(self, step: int, result) -> list[dict]:
+        """Rows of ``eval.csv`` for one :class:`~iql_jax.evaluation.EvalResult`; returns them."""
+        rows = []
+        for m in self.members:
+            rows.append({
+                "step": int(step), "member": m.index, "seed": m.seed,
+                "setting": " ".join(f"{k}={v:g}" for k, v in m.overrides),
+                "return": float(result.mean_return[m.index]),
+                "normalized_score": "" if result.normalized_score is None else float(
+                    result.normalized_score[m.index]),
+                "success": "" if result.success_rate is None else float(result.success_rate[m.index]),
+                "episodes": int(result.returns.shape[1]),
+            })
+        self._write_eval_rows(rows, mode="a")
+        agg = result.aggregate()
+        self._mirror(step, {f"eval/{k}": v for k, v in agg.items()})
+        return rows
+
+    def _write_eval_rows(self, rows, mode):
+        path = self.run_dir / EVAL_FILE
+        header = mode == "w" or not path.exists()
+        with open(path, mode, newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=EVAL_COLUMNS)
+            if header:
+                writer.writeheader()
+            writer.writerows(rows)
+
+    def _mirror(self, step: int, scalars: dict) -> None:
+        if self._tb is not None:
+            for k, v in scalars.items():
+                self._tb.add_scalar(k, v, step)
+        if self._wandb is not None:
+            self._wandb.log(scalars, step=step)
+
+    def close(self) -> None:
+        if self._tb is not None:
+            self._tb.close()
+        if self._wandb is not None:
+            self._wandb.finish()
+
+
+def read_metrics(run_dir: Path) -> list[dict]:
+    path = Path(run_dir) / METRICS_FILE
+    return [json.loads(ln) for ln in path.read_text().splitlines() if ln.strip()] if path.exists() else []
+
+
+def read_eval(run_dir: Path) -> list[dict]:
+    """``eval.csv`` rows with numbers parsed (empty cells become None)."""
+    path = Path(run_dir) / EVAL_FILE
+    if not path.exists():
+        return []
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    parse = lambda v: None if v in ("", None) else float(v)
+    return [{**r, "step": int(r["step"]), "member": int(r["member"]), "seed": int(r["seed"]),
+             "return": parse(r["return"]), "normalized_score": parse(r["normalized_score"]),
+             "success": parse(r["success"])} for r in rows]

@@ -1,0 +1,67 @@
+"""Results tables across runs in the form of the paper's Table 1: last and best score, mean ± 95 % interval over
+seeds, one row per run (and hyperparameter setting), and a total row."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Sequence
+
+from iql_jax.runs.logs import read_eval
+from iql_jax.runs.stats import last_and_best, mean_ci95, score_key
+
+COLUMNS = ("run", "dataset", "preset", "setting", "seeds", "steps", "score", "last_mean", "last_ci95", "best_mean",
+           "best_ci95")
+
+
+def table_rows(run_dirs: Sequence[str | Path]) -> list[dict]:
+    """One row per run and setting; numbers straight from each run's ``eval.csv``."""
+    rows = []
+    for run_dir in map(Path, run_dirs):
+        evals = read_eval(run_dir)
+        if not evals:
+            continue
+        record = json.loads((run_dir / "config.json").read_text()) if (run_dir / "config.json").exists() else {}
+        key = score_key(evals)
+        groups = defaultdict(list)
+        for r in evals:
+            groups[r.get("setting", "")].append(r)
+        for setting, group in sorted(groups.items()):
+            lb = last_and_best(group, key)
+            last = mean_ci95([v[0] for v in lb.values()])
+            best = mean_ci95([v[1] for v in lb.values()])
+            rows.append({"run": run_dir.name, "dataset": record.get("dataset", {}).get("name", "?"),
+                         "preset": record.get("config", {}).get("preset", "?"), "setting": setting or "-",
+                         "seeds": len(lb), "steps": max(r["step"] for r in group), "score": key,
+                         "last_mean": last[0], "last_ci95": last[1], "best_mean": best[0], "best_ci95": best[1]})
+    return rows
+
+
+def render_markdown(rows: list[dict]) -> str:
+    head = "| run | dataset | preset | setting | seeds | updates | last | best |\n|---|---|---|---|---:|---:|---:|---:|\n"
+    body = "".join(
+        f"| {r['run']} | {r['dataset']} | {r['preset']} | {r['setting']} | {r['seeds']} | {r['steps']:,} | "
+        f"{r['last_mean']:.1f} ± {r['last_ci95']:.1f} | {r['best_mean']:.1f} ± {r['best_ci95']:.1f} |\n"
+        for r in rows)
+    if rows:
+        body += (f"| **total** | | | | | | **{sum(r['last_mean'] for r in rows):.1f}** | "
+                 f"**{sum(r['best_mean'] for r in rows):.1f}** |\n")
+    note = ("\nScores: D4RL-normalised (100·(R − min)/(max − min)) where the dataset has reference scores, else raw "
+            "return. ± is the half-width of a Student-t 95 % interval over seeds.\n")
+    return head + body + note
+
+
+def write_report(run_dirs: Sequence[str | Path], out_md: str | Path) -> tuple[Path, Path]:
+    """Write the Markdown table and a CSV with the same numbers (``.csv`` beside the ``.md``)."""
+    rows = table_rows(run_dirs)
+    out_md = Path(out_md)
+    out_md.parent.mkdir(parents=True, exist_ok=True)
+    out_md.write_text(render_markdown(rows))
+    out_csv = out_md.with_suffix(".csv")
+    with open(out_csv, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    return out_md, out_csv

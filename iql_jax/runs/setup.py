@@ -1,0 +1,147 @@
+"""From a config and a dataset to everything a run needs: the resolved preset, the transformed transitions, the
+evaluation environment and the run directory's ``config.json``.
+
+Both a fresh run and a resume go through :func:`prepare`, so a resumed run sees exactly the same data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+import iql_jax
+from iql_jax.config import Preset, TrainConfig, config_from_dict, config_to_dict, get_preset, preset_for_domain
+from iql_jax.data import (Dataset, ObservationStats, RewardTransform, clip_actions, fit_observation_stats,
+                          fit_reward_transform, load_dataset)
+from iql_jax.data.transitions import Transitions, read_only
+from iql_jax.errors import IQLError
+from iql_jax.evaluation import EvalEnvSpec, check_dimensions, reference_scores, resolve_eval_env
+
+CONFIG_FILE = "config.json"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A dataset made ready for training under a config."""
+
+    config: TrainConfig
+    dataset: Dataset
+    transitions: Transitions  # after the reward transform and action clipping
+    reward_transform: RewardTransform
+    obs_stats: ObservationStats | None
+    eval_spec: EvalEnvSpec | None
+    ref_scores: tuple[float, float] | None
+    fingerprint: str
+
+
+def choose_preset(config: TrainConfig, domain: str | None) -> Preset:
+    """The preset named in the config, else the one the dataset's domain implies."""
+    return get_preset(config.preset) if config.preset else preset_for_domain(domain)
+
+
+def with_preset(config: TrainConfig, preset: Preset) -> TrainConfig:
+    """``config`` with the preset's agent settings (the CLI applies explicit overrides on top)."""
+    return dataclasses.replace(config, agent=preset.agent, preset=preset.name,
+                               run=dataclasses.replace(config.run, eval_episodes=preset.eval_episodes))
+
+
+def fingerprint(transitions: Transitions) -> str:
+    """A short SHA-256 over the arrays, to tell on resume that the data is the same."""
+    h = hashlib.sha256()
+    for array in transitions:
+        h.update(np.ascontiguousarray(array).tobytes())
+    return h.hexdigest()[:16]
+
+
+def load(config: TrainConfig, progress: bool = True) -> Dataset:
+    d = config.data
+    builtin = d.dataset.partition(":")[0] in iql_jax.data.builtin_names()
+    return load_dataset(d.dataset, steps=d.dataset_steps if builtin else None,
+                        seed=d.dataset_seed if builtin else None, progress=progress)
+
+
+def prepare(config: TrainConfig, dataset: Dataset | None = None, progress: bool = True,
+            evaluate: bool = True) -> Prepared:
+    """Load (unless given) and transform the data, resolve the preset's reward transform and the evaluation env.
+
+    Raises:
+        IQLError: bad data, an unknown preset, or an evaluation environment whose dimensions do not fit.
+    """
+    dataset = dataset if dataset is not None else load(config, progress)
+    preset = choose_preset(config, dataset.info.domain)
+    kind = config.data.reward_transform or preset.reward_transform
+    if config.preset is None:
+        config = dataclasses.replace(config, preset=preset.name)
+    config = dataclasses.replace(config, data=dataclasses.replace(config.data, reward_transform=kind))
+    raw = dataset.transitions
+    transform = fit_reward_transform(kind, raw)
+    actions = clip_actions(raw.actions) if config.data.clip_actions else raw.actions
+    transitions = raw._replace(rewards=read_only(transform.apply(np.asarray(raw.rewards, np.float64))),
+                               actions=read_only(actions))
+    stats = fit_observation_stats(raw) if config.data.normalize_observations else None
+    spec = None
+    if evaluate:
+        spec = resolve_eval_env(dataset.info, env_id=config.data.env_id)
+        env = spec.make()
+        try:
+            check_dimensions(env, raw.obs_dim, raw.act_dim, dataset.info.source)
+        finally:
+            env.close()
+    return Prepared(config, dataset, transitions, transform, stats, spec, reference_scores(dataset.info),
+                    fingerprint(raw))
+
+
+def new_run_dir(config: TrainConfig) -> Path:
+    name = config.run.name or "{}-{}-{}".format(Path(config.data.dataset).stem.replace(":", "-"),
+                                                config.preset, time.strftime("%Y%m%d-%H%M%S"))
+    path = Path(config.run.out) / name
+    if (path / CONFIG_FILE).exists():
+        raise IQLError(f"{path}: a run already exists here; resume it with `iql train --resume {path}` "
+                       "or choose another --run.name")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def write_run_config(run_dir: Path, prepared: Prepared, sweep: list, members: list) -> None:
+    p = prepared
+    record = {
+        "version": iql_jax.__version__,
+        "config": config_to_dict(p.config),
+        "sweep": sweep,
+        "members": [dataclasses.asdict(m) for m in members],
+        "dataset": {"name": p.dataset.info.name, "source": p.dataset.info.source, "domain": p.dataset.info.domain,
+                    "fingerprint": p.fingerprint, "transitions": p.transitions.size,
+                    "obs_dim": p.transitions.obs_dim, "act_dim": p.transitions.act_dim},
+        "reward_transform": p.reward_transform._asdict(),
+        "eval_env": None if p.eval_spec is None else dataclasses.asdict(p.eval_spec),
+        "ref_scores": p.ref_scores,
+    }
+    (run_dir / CONFIG_FILE).write_text(json.dumps(record, indent=2, default=list) + "\n")
+
+
+def read_run_config(run_dir: str | Path) -> dict:
+    """The run's ``config.json`` with ``"config"`` rebuilt as a :class:`TrainConfig`."""
+    path = Path(run_dir) / CONFIG_FILE
+    if not path.is_file():
+        raise IQLError(f"{run_dir}: not a run directory (no {CONFIG_FILE})")
+    try:
+        record = json.loads(path.read_text())
+        record["config"] = config_from_dict(record["config"])
+    except (ValueError, KeyError, TypeError) as e:
+        raise IQLError(f"{path}: unreadable run configuration ({e})") from e
+    return record
+
+
+def eval_spec_from_record(record: dict) -> EvalEnvSpec | None:
+    env = record.get("eval_env")
+    if env is None:
+        return None
+    layout = env.get("observation_layout")
+    return EvalEnvSpec(env["env_id"], env.get("kwargs") or {}, env.get("max_episode_steps"),
+                       tuple(layout) if layout else None)

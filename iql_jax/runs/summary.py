@@ -1,0 +1,48 @@
+"""The end of a run: ``summary.json`` (last and best score per seed, mean ± std), the plots and the report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from iql_jax.runs.logs import read_eval
+from iql_jax.runs.plots import plot_losses, plot_scores
+from iql_jax.runs.report import write_report
+from iql_jax.runs.stats import last_and_best, score_key
+
+SUMMARY_FILE = "summary.json"
+
+
+def summarize(run_dir: str | Path) -> dict:
+    """Per-member last/best scores and their mean ± std over members, from ``eval.csv``."""
+    rows = read_eval(Path(run_dir))
+    if not rows:
+        return {"score": None, "members": []}
+    key = score_key(rows)
+    lb = last_and_best(rows, key)
+    seeds = {r["member"]: (r["seed"], r.get("setting", "")) for r in rows}
+    last = np.array([v[0] for v in lb.values()])
+    best = np.array([v[1] for v in lb.values()])
+    return {
+        "score": key,
+        "members": [{"member": m, "seed": seeds[m][0], "setting": seeds[m][1], "last": v[0], "best": v[1]}
+                    for m, v in sorted(lb.items())],
+        "last_mean": float(last.mean()), "last_std": float(last.std()),
+        "best_mean": float(best.mean()), "best_std": float(best.std()),
+        "final_step": max(r["step"] for r in rows),
+    }
+
+
+def write_outputs(run_dir: str | Path, boundaries=()) -> dict:
+    """Write ``summary.json``, ``score.png``, ``losses.png`` and ``report.md``/``.csv`` into the run directory."""
+    run_dir = Path(run_dir)
+    summary = summarize(run_dir)
+    summary["files"] = {
+        "score_plot": str(plot_scores([run_dir], run_dir / "score.png", boundaries)),
+        "loss_plot": str(plot_losses(run_dir, run_dir / "losses.png")),
+        "report": str(write_report([run_dir], run_dir / "report.md")[0]),
+    }
+    (run_dir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n")
+    return summary

@@ -1,0 +1,177 @@
+"""The training loop: a thin Python loop over compiled chunks that evaluates, logs, checkpoints and can resume.
+
+``train`` starts a run directory; ``resume`` continues one from its last checkpoint, bit-exactly: the data, the
+keys inside the state and the evaluation seeds are all functions of the config and the step, so N updates, a crash
+and M more give the same state as N + M uninterrupted updates.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import jax
+import numpy as np
+from tqdm.auto import tqdm
+
+import iql_jax
+from iql_jax import engine
+from iql_jax.config import TrainConfig
+from iql_jax.data import Dataset
+from iql_jax.errors import DivergenceError, IQLError
+from iql_jax.evaluation import evaluate, make_eval_envs
+from iql_jax.runs import checkpoint, setup
+from iql_jax.runs.logs import RunLogger
+from iql_jax.runs.summary import write_outputs
+
+
+@dataclass
+class RunResult:
+    """What a finished (or stopped) run leaves: its directory, final population state and summary."""
+
+    run_dir: Path
+    states: iql_jax.IQLState
+    members: list
+    step: int
+    summary: dict
+
+
+def _template(prepared: setup.Prepared, members_seeds: Sequence[int], sweep) -> tuple:
+    c, t, s = prepared.config, prepared.transitions, prepared.obs_stats
+    return engine.init_population(c.agent, members_seeds, t.obs_dim, t.act_dim, decay_steps=c.run.steps,
+                                  sweep=sweep, obs_mean=None if s is None else s.mean,
+                                  obs_std=None if s is None else s.std)
+
+
+def train(config: TrainConfig, *, dataset: Dataset | None = None, sweep=None,
+          progress: bool = True, stop_at: int | None = None) -> RunResult:
+    """Train ``config.run.seeds`` seeds (× the ``sweep`` grid) as one vmapped population in a new run directory.
+
+    Args:
+        config: the full configuration (``config.agent`` is used as given; presets are applied by the caller or
+            by :func:`setup.with_preset`).
+        dataset: an already loaded dataset; by default ``config.data.dataset`` is loaded.
+        sweep: optional settings of traced hyperparameters, a grid ``{"expectile": [0.5, 0.9]}`` or a list
+            ``[{"expectile": 0.9}, {"beta": 0.0}]`` (see :func:`engine.init_population`).
+        progress: show a progress bar (``config.run.quiet`` also turns it off).
+        stop_at: stop (after checkpointing) once this many updates are done; for tests and staged runs.
+    """
+    prepared = setup.prepare(config, dataset, progress=progress and not config.run.quiet)
+    run_dir = setup.new_run_dir(prepared.config)
+    seeds = [prepared.config.run.seed + i for i in range(prepared.config.run.seeds)]
+    states, members = _template(prepared, seeds, sweep)
+    setup.write_run_config(run_dir, prepared, [dict(s) for s in engine.expand_sweep(sweep)], members)
+    return _loop(run_dir, prepared, states, members, 0, progress, stop_at)
+
+
+def resume(run_dir: str | Path, *, progress: bool = True, stop_at: int | None = None) -> RunResult:
+    """Continue a run from its newest checkpoint (data fingerprint checked; logs past the checkpoint dropped)."""
+    run_dir = Path(run_dir)
+    record = setup.read_run_config(run_dir)
+    config: TrainConfig = record["config"]
+    prepared = setup.prepare(config, progress=progress and not config.run.quiet)
+    if prepared.fingerprint != record["dataset"]["fingerprint"]:
+        raise IQLError(f"{run_dir}: the dataset {config.data.dataset!r} differs from the one this run was trained "
+                       f"on (fingerprint {prepared.fingerprint} vs {record['dataset']['fingerprint']})")
+    seeds, sweep = _population_of(record)
+    template, members = _template(prepared, seeds, sweep)
+    latest = checkpoint.latest_checkpoint(run_dir)
+    if latest is None:
+        step, states = 0, template
+    else:
+        states, header = checkpoint.load_checkpoint(latest[1], template, iql_jax.__version__)
+        step = int(header["step"])
+    RunLogger(run_dir, members).truncate_after(step)
+    return _loop(run_dir, prepared, states, members, step, progress, stop_at)
+
+
+def _population_of(record: dict) -> tuple[list[int], list[dict]]:
+    """Seeds and settings of a saved run, in the original member order."""
+    seeds = list(dict.fromkeys(m["seed"] for m in record["members"]))
+    settings = list(dict.fromkeys(tuple(map(tuple, m["overrides"])) for m in record["members"]))
+    return seeds, [dict(s) for s in settings]
+
+
+def _due(step: int, every: int) -> bool:
+    return every > 0 and step % every == 0
+
+
+def _to_next(step: int, every: int) -> int:
+    return every - step % every if every > 0 else math.inf
+
+
+def check_finite(metrics: dict, members, step: int) -> None:
+    for name, values in metrics.items():
+        bad = np.flatnonzero(~np.isfinite(values))
+        if bad.size:
+            m = members[int(bad[0])]
+            raise DivergenceError(f"non-finite {name} ({values[bad[0]]}) in the chunk ending at step {step}, "
+                                  f"member {m.index} ({m.label}); the last good checkpoint is kept")
+
+
+def _loop(run_dir: Path, prepared: setup.Prepared, states, members, step: int, progress: bool,
+          stop_at: int | None) -> RunResult:
+    cfg = prepared.config
+    run = cfg.run
+    data = engine.device_data(prepared.transitions)
+    logger = RunLogger(run_dir, members, run.tensorboard, run.wandb, setup.config_to_dict(cfg))
+    spec, episodes = prepared.eval_spec, run.eval_episodes
+    envs = make_eval_envs(spec, len(members) * episodes) if spec is not None and episodes > 0 else None
+    end = run.steps if stop_at is None else min(run.steps, stop_at)
+    last_score = None
+    bar = tqdm(total=run.steps, initial=step, disable=not progress or run.quiet, unit="upd", dynamic_ncols=True)
+    try:
+        while step < end:
+            n = int(min(run.chunk_size, end - step, _to_next(step, run.eval_every),
+                        _to_next(step, run.checkpoint_every)))
+            t0 = time.perf_counter()
+            states, metrics = engine.train_chunk(states, data, n)
+            metrics = jax.device_get(metrics)
+            elapsed = time.perf_counter() - t0
+            step += n
+            check_finite(metrics, members, step)
+            logger.log_metrics(step, metrics, {"time/updates_per_s": n / elapsed})
+            if envs is not None and (_due(step, run.eval_every) or step == run.steps):
+                result = evaluate(engine.population_policy(states), spec, len(members), episodes,
+                                  seed=run.seed * 1_000_003 + step, ref_scores=prepared.ref_scores, envs=envs)
+                logger.log_eval(step, result)
+                agg = result.aggregate()
+                last_score = agg.get("score_mean", agg["return_mean"])
+            if _due(step, run.checkpoint_every) or step == end:
+                checkpoint.save_checkpoint(run_dir, step, states, _header(cfg), run.keep_checkpoints)
+            bar.update(n)
+            bar.set_postfix({"upd/s": f"{n / elapsed * len(members):,.0f}",
+                             **({"score": f"{last_score:.1f}"} if last_score is not None else {})})
+    finally:
+        bar.close()
+        logger.close()
+        if envs is not None:
+            envs.close()
+    summary = write_outputs(run_dir) if step == run.steps else {}
+    return RunResult(run_dir, states, members, step, summary)
+
+
+def _header(config: TrainConfig) -> dict:
+    return {"version": iql_jax.__version__, "config": setup.config_to_dict(config)}
+
+
+def load_run(run_dir: str | Path, checkpoint_path: str | Path | None = None):
+    """The population state of a run (newest checkpoint, or ``checkpoint_path``) with its record and members."""
+    run_dir = Path(run_dir)
+    record = setup.read_run_config(run_dir)
+    config: TrainConfig = record["config"]
+    d = record["dataset"]
+    seeds, sweep = _population_of(record)
+    template, members = engine.init_population(config.agent, seeds, d["obs_dim"], d["act_dim"],
+                                               decay_steps=config.run.steps, sweep=sweep)
+    if checkpoint_path is None:
+        latest = checkpoint.latest_checkpoint(run_dir)
+        if latest is None:
+            raise IQLError(f"{run_dir}: no checkpoint yet")
+        checkpoint_path = latest[1]
+    states, header = checkpoint.load_checkpoint(checkpoint_path, template, iql_jax.__version__)
+    return states, members, record, int(header["step"])
