@@ -65,14 +65,16 @@ def matmul_ceiling(shapes, seeds=1, steps=1000):
 
     @jax.jit
     def run(lhs, rhs):
-        def body(total, _):
-            for a, b in zip(lhs, rhs):
-                # The carry feeds every product and a max reads every output element: no product can be skipped
-                # or algebraically folded away (a plain sum of a product would be simplified by XLA).
-                total = total + jnp.max((a + total * 1e-9) @ b) * 1e-9
-            return total, None
+        def body(carry, _):
+            lhs, _ = carry
+            # The barrier makes the left operands opaque each iteration (no hoisting out of the loop) and the
+            # products are carried to the end (none can be dropped); nothing else is computed.
+            lhs = jax.lax.optimization_barrier(lhs)
+            return (lhs, [a @ b for a, b in zip(lhs, rhs)]), None
 
-        return jax.lax.scan(body, jnp.zeros(()), None, length=steps)[0]
+        outs = [jnp.zeros((a.shape[0], b.shape[1])) for a, b in zip(lhs, rhs)]
+        _, outs = jax.lax.scan(body, (list(lhs), outs), None, length=steps)[0]
+        return sum(o.sum() for o in outs)
 
     run(lhs, rhs).block_until_ready()
     t = time.perf_counter()
