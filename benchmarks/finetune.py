@@ -13,6 +13,8 @@ population, the update-only ceiling that the per-step loop is measured against. 
 (> 1) the loop collects K steps and then runs K updates in one call (a trade-off: fewer round trips, a policy up to
 K − 1 steps stale).
 
+Each (environment, member count) runs in a fresh process, retried when it stalls (see ``stall_watchdog``).
+
 Run: ``python benchmarks/finetune.py [--iterations 300] [--members 1 4] [--updates-per-collect 1 10]``. Prints
 figures only. On a shared CPU, expect ±10-20% between runs.
 """
@@ -20,7 +22,12 @@ figures only. On a shared CPU, expect ±10-20% between runs.
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import os
+import resource
+import subprocess
+import sys
+import threading
 import time
 import warnings
 
@@ -82,6 +89,49 @@ def fused_rate(data, config, members, updates=300, repeats=2):
     return best
 
 
+def run_one(env_id: str, members: int, args) -> None:
+    """Print the rows of one (environment, member count); runs in its own process (see ``main``)."""
+    config = AgentConfig()  # (256, 256) networks, batch 256, two critics
+    spec = resolve_eval_env(env_id=env_id)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        probe = spec.make()
+    obs_dim, act_dim = probe.observation_space.shape[0], probe.action_space.shape[0]
+    probe.close()
+    data = device_data(synthetic(args.offline_rows, obs_dim, act_dim))
+    fused = fused_rate(data, config, members) if args.fused else float("nan")
+    for k in args.updates_per_collect:
+        warmup = max(args.warmup, k) // k * k
+        iterations = max(args.iterations // k, 1) * k
+        rate, env_ms, dev_ms = online_rate(spec, data, config, members, k, warmup, iterations)
+        print(f"{env_id:<20} {members:>2} {k:>3} {rate:>8.1f} {rate * members:>12.1f} {env_ms:>7.2f} "
+              f"{dev_ms:>7.2f} {fused:>12.1f}", flush=True)
+
+
+def stall_watchdog(seconds: float = 60.0) -> None:
+    """Exit with status 3 when the process has used no CPU for ``seconds``.
+
+    On the 2-core CPU machine, jax 0.10.2 intermittently never finishes a 4-member (256, 256) chunk: every XLA
+    worker thread idles while the caller waits in ``block_until_ready``. It reproduces with ``engine.train_chunk``
+    alone, with or without donation and with ``--xla_cpu_multi_thread_eigen=false``; ``main`` retries the
+    configuration in a fresh process.
+    """
+
+    def watch():
+        last = None
+        while True:
+            time.sleep(seconds)
+            usage = resource.getrusage(resource.RUSAGE_SELF)
+            cpu = usage.ru_utime + usage.ru_stime
+            if last is not None and cpu - last < 0.5:
+                print(f"stalled: no CPU used for {seconds:.0f} s; threads:", file=sys.stderr, flush=True)
+                faulthandler.dump_traceback(sys.stderr, all_threads=True)
+                os._exit(3)
+            last = cpu
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--envs", nargs="+", default=["PointMaze_UMaze-v3", "Hopper-v5"])
@@ -90,28 +140,31 @@ def main():
     parser.add_argument("--iterations", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--offline-rows", type=int, default=100_000)
+    parser.add_argument("--no-fused", dest="fused", action="store_false", help="skip the fused-update reference")
+    parser.add_argument("--attempts", type=int, default=3, help="fresh processes per configuration on a stall")
+    parser.add_argument("--only", help=argparse.SUPPRESS)  # "ENV:MEMBERS": run one configuration in this process
     args = parser.parse_args()
-    config = AgentConfig()  # (256, 256) networks, batch 256, two critics
+    if args.only:
+        stall_watchdog()
+        env_id, members = args.only.rsplit(":", 1)
+        run_one(env_id, int(members), args)
+        return
+    config = AgentConfig()
     print(f"jax {jax.__version__} on {jax.devices()[0].platform} ({jax.devices()[0].device_kind}); "
           f"networks {config.hidden_dims}, batch {config.batch_size}, {args.iterations} timed iterations")
     print(f"{'environment':<20} {'M':>2} {'K':>3} {'it/s':>8} {'member-it/s':>12} {'env ms':>7} {'dev ms':>7} "
           f"{'fused upd/s':>12}")
+    passed = [a for a in sys.argv[1:]]
     for env_id in args.envs:
-        spec = resolve_eval_env(env_id=env_id)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            probe = spec.make()
-        obs_dim, act_dim = probe.observation_space.shape[0], probe.action_space.shape[0]
-        probe.close()
-        data = device_data(synthetic(args.offline_rows, obs_dim, act_dim))
         for members in args.members:
-            fused = fused_rate(data, config, members)
-            for k in args.updates_per_collect:
-                warmup = max(args.warmup, k) // k * k
-                iterations = max(args.iterations // k, 1) * k
-                rate, env_ms, dev_ms = online_rate(spec, data, config, members, k, warmup, iterations)
-                print(f"{env_id:<20} {members:>2} {k:>3} {rate:>8.1f} {rate * members:>12.1f} {env_ms:>7.2f} "
-                      f"{dev_ms:>7.2f} {fused:>12.1f}", flush=True)
+            for attempt in range(1, args.attempts + 1):
+                child = subprocess.run([sys.executable, __file__, *passed, "--only", f"{env_id}:{members}"],
+                                       stdout=subprocess.PIPE, text=True)
+                print(child.stdout, end="", flush=True)
+                if child.returncode == 0:
+                    break
+                print(f"# {env_id} M={members}: attempt {attempt} exited with {child.returncode}"
+                      f"{' (stalled)' if child.returncode == 3 else ''}", flush=True)
 
 
 if __name__ == "__main__":

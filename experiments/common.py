@@ -1,0 +1,245 @@
+"""Shared helpers of the reproduction experiments (issue #7): configs from presets, one timed vmapped sweep per
+dataset, per-setting statistics, V(s) read back from checkpoints, Markdown output and the environment record.
+
+Every experiment script builds a :class:`~iql_jax.config.TrainConfig` from a paper preset with :func:`make_config`,
+trains all its seeds and settings as ONE vmapped program with :func:`run_sweep` (the library's ``train``), and
+builds its tables from the run directories (the library's ``report``/``stats``), so no number is typed by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import functools
+import json
+import os
+import platform
+import shutil
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+from types import SimpleNamespace
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from iql_jax import agent, engine
+from iql_jax.config import TrainConfig, config_to_dict, get_preset
+from iql_jax.runs import checkpoint, load_run, train
+from iql_jax.runs.logs import read_eval, read_metrics
+from iql_jax.runs.report import render_markdown, table_rows
+from iql_jax.runs.setup import with_preset
+from iql_jax.runs.stats import last_and_best, mean_ci95, score_key
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_OUT = ROOT / "runs" / "experiments"
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Work-around for a hang in jaxlib 0.10.2 on small CPUs (reported to the library owners, not fixed here).
+#
+# `engine.init_population` initialises all members in one jit(vmap(agent.init)). Orthogonal init makes that a set of
+# *batched* LAPACK QR calls (`lapack_sgeqrf_ffi`), which jaxlib runs through `ParallelBatchMap` on XLA's intra-op
+# thread pool and then waits on a BlockingCounter. The thunk executor runs independent QR thunks concurrently on
+# the same pool; with a 2-thread pool (2 cores) both pool threads end up waiting for sub-tasks that can never be
+# scheduled, and the process hangs forever at 0 % CPU (seen with 4-20 members; gdb: two threads in
+# jax::ParallelBatchMap -> BlockingCounter::Wait). Initialising the members one at a time (one jitted init, run per
+# member, then stacked) avoids the batched QR and has never hung here (300 inits in a row).
+# --------------------------------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=None)
+def _sequential_init(config, obs_dim: int, act_dim: int, decay_steps: int):
+    single = jax.jit(lambda key, hyper, mean, std: agent.init(
+        config, key, obs_dim, act_dim, decay_steps=decay_steps, obs_mean=mean, obs_std=std, hyper=hyper))
+
+    def run(keys, hypers, mean, std):
+        states = [single(keys[i], jax.tree_util.tree_map(lambda x: x[i], hypers), mean, std)
+                  for i in range(keys.shape[0])]
+        return jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *states)
+
+    return run
+
+
+engine._compiled_init = _sequential_init
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Command line and configs
+# --------------------------------------------------------------------------------------------------------------
+def parser(name: str, doc: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=f"experiments/{name}.py", description=doc,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--full", action="store_true",
+                   help="paper-size settings (hidden 256x256, 1M updates, more seeds/episodes): a GPU job")
+    p.add_argument("--out", default=str(DEFAULT_OUT / name),
+                   help="directory for the run directories, the Markdown table and the plot (default: %(default)s)")
+    p.add_argument("--figures", default=None,
+                   help="also copy the plot(s) into this directory (docs/results.md uses docs/figures)")
+    p.add_argument("--steps", type=int, default=None, help="override the number of updates")
+    p.add_argument("--seeds", type=int, default=None, help="override the number of seeds")
+    p.add_argument("--hidden", type=int, nargs="+", default=None, help="override the hidden layer sizes")
+    p.add_argument("--eval-every", type=int, default=None, help="override the evaluation (and checkpoint) interval")
+    p.add_argument("--reuse", action="store_true",
+                   help="reuse finished run directories under --out (same config) instead of retraining: "
+                        "regenerates only the tables and plots")
+    return p
+
+
+def make_config(dataset: str, preset: str, *, steps: int, seeds: int, hidden, eval_every: int,
+                eval_episodes: int, out: str | Path, name: str) -> TrainConfig:
+    """A TrainConfig with the paper preset's hyperparameters, changing only the network size and the budget.
+
+    Checkpoints are written at every evaluation (and all kept) so values can be read back per evaluation step.
+    """
+    config = with_preset(TrainConfig(), get_preset(preset))
+    data = dataclasses.replace(config.data, dataset=dataset)
+    agent_config = dataclasses.replace(config.agent, hidden_dims=tuple(hidden))
+    every = eval_every or steps
+    run = dataclasses.replace(config.run, steps=steps, seeds=seeds, eval_every=eval_every,
+                              eval_episodes=eval_episodes, checkpoint_every=every,
+                              keep_checkpoints=steps // every + 1, out=str(out), name=name, quiet=True)
+    return dataclasses.replace(config, agent=agent_config, data=data, run=run)
+
+
+def run_sweep(config: TrainConfig, sweep, *, reuse: bool = False):
+    """Train every seed x setting of ``sweep`` as ONE vmapped program; returns (run, wall seconds).
+
+    ``run.run_dir`` is the run directory. With ``reuse``, a finished run directory with the same config and sweep
+    is returned as it is, with the wall time recorded when it was trained.
+    """
+    run_dir = Path(config.run.out) / config.run.name
+    wall_file = run_dir / "experiment_wall.json"
+    if reuse and wall_file.is_file():
+        saved = json.loads(wall_file.read_text())
+        if saved["config"] == json.loads(json.dumps(config_to_dict(config))) and saved["sweep"] == sweep:
+            print(f"[train] {run_dir.name}: reusing the finished run ({saved['wall_s']:.0f} s)", flush=True)
+            return SimpleNamespace(run_dir=run_dir), saved["wall_s"]
+        print(f"[train] {run_dir.name}: the saved run has another config; retraining", flush=True)
+    if run_dir.exists():
+        shutil.rmtree(run_dir)  # the script regenerates everything from scratch
+    members = config.run.seeds * max(1, len(sweep or [None]))
+    print(f"[train] {config.data.dataset}: {members} members ({config.run.seeds} seeds x "
+          f"{len(sweep or [None])} settings), {config.run.steps:,} updates, hidden {config.agent.hidden_dims}",
+          flush=True)
+    t0 = time.perf_counter()
+    result = train(config, sweep=sweep, progress=False)
+    wall = time.perf_counter() - t0
+    print(f"[train] {run_dir.name}: done in {wall:.0f} s", flush=True)
+    wall_file.write_text(json.dumps({"wall_s": wall, "config": config_to_dict(config), "sweep": sweep}))
+    return result, wall
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Results
+# --------------------------------------------------------------------------------------------------------------
+def setting_scores(run_dir: Path) -> dict[str, dict]:
+    """setting -> {"last": [...], "best": [...], "success_last": [...]} per member, from ``eval.csv``."""
+    rows = read_eval(run_dir)
+    key = score_key(rows)
+    out: dict[str, dict] = {}
+    for setting in dict.fromkeys(r["setting"] for r in rows):
+        group = [r for r in rows if r["setting"] == setting]
+        lb = last_and_best(group, key)
+        final = max(r["step"] for r in group)
+        success = [r["success"] for r in group if r["step"] == final and r["success"] is not None]
+        out[setting] = {"last": [v[0] for v in lb.values()], "best": [v[1] for v in lb.values()],
+                        "success_last": success, "key": key}
+    return out
+
+
+def engine_updates_per_s(run_dir: Path) -> float:
+    """Member-updates per second of the compiled chunks alone (no evaluation or I/O), from metrics.jsonl; the first
+    chunk, which includes compilation, is left out unless it is the only one."""
+    rows = read_metrics(run_dir)
+    per_step = {r["step"]: r["time/updates_per_s"] for r in rows if "time/updates_per_s" in r}
+    steps = sorted(per_step)
+    chunks = list(zip(np.diff([0, *steps]), steps))
+    chunks = chunks[1:] if len(chunks) > 1 else chunks
+    updates = sum(n for n, _ in chunks)
+    seconds = sum(n / per_step[s] for n, s in chunks)
+    members = len({r["member"] for r in rows})
+    return float(updates * members / seconds) if seconds else float("nan")
+
+
+def values_over_training(run_dir: Path, observations: np.ndarray) -> tuple[list[int], np.ndarray, list]:
+    """Mean V(s) over ``observations`` for every member at every kept checkpoint: (steps, (C, M) array, members)."""
+    steps, values, members = [], [], None
+    obs = jnp.asarray(observations, jnp.float32)
+    fn = jax.jit(jax.vmap(lambda s: agent.values(s, obs).mean()))
+    for step, path in checkpoint.list_checkpoints(run_dir):
+        states, members, _, _ = load_run(run_dir, path)
+        steps.append(step)
+        values.append(np.asarray(fn(states)))
+    return steps, np.array(values), members
+
+
+def fmt_ci(values) -> str:
+    mean, half = mean_ci95(values)
+    return f"{mean:.1f} ± {half:.1f}"
+
+
+def library_table(run_dirs) -> str:
+    """The library's report table (last/best score, 95 % intervals, one row per run and setting)."""
+    return render_markdown(table_rows(run_dirs))
+
+
+def copy_figures(paths, figures: str | None) -> None:
+    if figures:
+        Path(figures).mkdir(parents=True, exist_ok=True)
+        for p in paths:
+            shutil.copy(p, Path(figures) / Path(p).name)
+            print(f"[figure] copied {p} -> {figures}/", flush=True)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Environment record
+# --------------------------------------------------------------------------------------------------------------
+PACKAGES = ("iql-jax", "jax", "jaxlib", "flax", "optax", "numpy", "gymnasium", "mujoco", "gymnasium-robotics",
+            "minari", "torch", "d3rlpy")
+
+
+def versions() -> str:
+    found = []
+    for name in PACKAGES:
+        try:
+            found.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            pass
+    return ", ".join(found)
+
+
+def machine() -> str:
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (f"{os.cpu_count()}-core CPU ({model}), {jax.default_backend()} backend, Python "
+            f"{platform.python_version()}; 1-min load average at the end {load:.1f} (the cores are shared)")
+
+
+def header(title: str, command: str, reduced_note: str, wall: float) -> str:
+    return (f"## {title}\n\n"
+            f"Command: `{command}`  \n"
+            f"Settings: {reduced_note}  \n"
+            f"Wall time: {wall / 60:.1f} min (whole script: data, training, evaluation, tables, plots)  \n"
+            f"Versions: {versions()}  \n"
+            f"Machine: {machine()}\n\n")
+
+
+def command_line() -> str:
+    return "python " + " ".join([os.path.relpath(sys.argv[0], ROOT), *sys.argv[1:]])
+
+
+def write_markdown(out_dir: Path, name: str, text: str) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{name}.md"
+    path.write_text(text)
+    print(text)
+    print(f"[table] {path}", flush=True)
+    return path
