@@ -86,6 +86,13 @@ def parser(name: str, doc: str) -> argparse.ArgumentParser:
     return p
 
 
+def overrides(args) -> dict:
+    """The budget options given on the command line (steps, seeds, hidden, eval_every), to update a size preset."""
+    given = {"steps": args.steps, "seeds": args.seeds, "hidden": tuple(args.hidden) if args.hidden else None,
+             "eval_every": args.eval_every}
+    return {k: v for k, v in given.items() if v}
+
+
 def make_config(dataset: str, preset: str, *, steps: int, seeds: int, hidden, eval_every: int,
                 eval_episodes: int, out: str | Path, name: str) -> TrainConfig:
     """A TrainConfig with the paper preset's hyperparameters, changing only the network size and the budget.
@@ -223,11 +230,17 @@ def machine() -> str:
             f"{platform.python_version()}; 1-min load average at the end {load:.1f} (the cores are shared)")
 
 
-def header(title: str, command: str, reduced_note: str, wall: float) -> str:
+def header(title: str, command: str, reduced_note: str, wall: float, reused_train_s: float | None = None) -> str:
+    """Section header; with ``reused_train_s`` (``--reuse``) it reports the recorded training time of the runs."""
+    if reused_train_s is None:
+        timing = f"{wall / 60:.1f} min (whole script: data, training, evaluation, tables, plots)"
+    else:
+        timing = (f"{reused_train_s / 60:.1f} min of `train` calls (data, compile, updates, evaluation), recorded when "
+                  f"the runs were made; this file was regenerated from the saved runs with `--reuse` in {wall:.0f} s")
     return (f"## {title}\n\n"
             f"Command: `{command}`  \n"
             f"Settings: {reduced_note}  \n"
-            f"Wall time: {wall / 60:.1f} min (whole script: data, training, evaluation, tables, plots)  \n"
+            f"Wall time: {timing}  \n"
             f"Versions: {versions()}  \n"
             f"Machine: {machine()}\n\n")
 

@@ -25,6 +25,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 import common  # noqa: E402  (applies the init work-around before any training)
+from iql_jax.runs.plots import plot_scores  # noqa: E402
 from iql_jax.runs.setup import prepare  # noqa: E402
 from iql_jax.runs.stats import mean_ci95  # noqa: E402
 
@@ -72,8 +73,7 @@ def main():
     args = p.parse_args()
     stem = NAME + args.tag
     size = dict(FULL if args.full else REDUCED)
-    size.update({k: v for k, v in (("steps", args.steps), ("seeds", args.seeds), ("hidden", args.hidden),
-                                                  ("eval_every", args.eval_every)) if v})
+    size.update(common.overrides(args))
     t0 = time.perf_counter()
     out = Path(args.out)
     config = common.make_config(DATASET, "antmaze", steps=size["steps"], seeds=size["seeds"], hidden=size["hidden"],
@@ -112,7 +112,6 @@ def main():
                  "changes only the actor. " if same else "")
     plot = plot_fig2(out / f"{stem}.png", scores, steps, v_by_setting, ref)
     curves = out / f"{stem}_scores.png"
-    from iql_jax.runs.plots import plot_scores
     plot_scores([run_dir], curves)
     wall = time.perf_counter() - t0
 
@@ -121,7 +120,8 @@ def main():
             f"evaluation every {size['eval_every']:,} updates with {size['eval_episodes']} episodes per seed; "
             f"otherwise the antmaze preset (τ 0.9, β 10, r − 1, goal terminal, batch 256, Adam 3e-4, cosine actor lr, "
             f"γ 0.99, polyak 0.005)")
-    text = (common.header("Fig. 2: a high expectile recovers the optimal path", common.command_line(), note, wall)
+    text = (common.header("Fig. 2: a high expectile recovers the optimal path", common.command_line(), note, wall,
+                          train_wall if args.reuse else None)
             + f"Data: {ref['trajectories']} trajectories, {ref['reaching']} reaching the goal (the controller, "
               f"{ref['optimal_length']} steps). Reference values of the start state under r − 1, γ = "
               f"{config.agent.discount}: **optimal path {ref['optimal']:.1f}**, **behaviour policy "

@@ -29,18 +29,18 @@ FULL = dict(data="1M", hidden=(256, 256), steps=1_000_000, seeds=10, eval_every=
 def main():
     args = common.parser(NAME, __doc__).parse_args()
     size = dict(FULL if args.full else REDUCED)
-    size.update({k: v for k, v in (("steps", args.steps), ("seeds", args.seeds), ("hidden", args.hidden),
-                                                  ("eval_every", args.eval_every)) if v})
+    size.update(common.overrides(args))
     t0 = time.perf_counter()
     out = Path(args.out)
     lines = ["| dataset | reward scale (fitted) | setting | seeds | last | best | raw return, last | wall (min) |",
              "|---|---:|---|---:|---:|---:|---:|---:|"]
-    run_dirs, plots = [], []
+    run_dirs, plots, train_s = [], [], 0.0
     for name in DATASETS:
         config = common.make_config(f"{name}:{size['data']}", "locomotion", steps=size["steps"],
                                     seeds=size["seeds"], hidden=size["hidden"], eval_every=size["eval_every"],
                                     eval_episodes=size["eval_episodes"], out=out / "runs", name=name)
         result, wall = common.run_sweep(config, SETTINGS, reuse=args.reuse)
+        train_s += wall
         run_dirs.append(result.run_dir)
         plots.append(plot_scores([result.run_dir], out / f"{NAME}_{name}.png"))
         record = json.loads((result.run_dir / "config.json").read_text())
@@ -56,7 +56,8 @@ def main():
             f"dataset in one vmapped program, evaluation every {size['eval_every']:,} updates with "
             f"{size['eval_episodes']} episodes per seed; otherwise the locomotion preset (τ 0.7, β 3, rewards × "
             f"1000/(R_max − R_min), batch 256, Adam 3e-4, cosine actor lr, γ 0.99, polyak 0.005)")
-    text = (common.header("Locomotion sanity check: IQL vs BC on *-random data", common.command_line(), note, wall)
+    text = (common.header("Locomotion sanity check: IQL vs BC on *-random data", common.command_line(), note, wall,
+                          train_s if args.reuse else None)
             + "D4RL-normalised score (D4RL's reference returns for the task, on gymnasium v5 environments, so only "
               "approximately comparable to D4RL); mean ± Student-t 95 % interval over seeds. The reward scale is "
               "the factor the locomotion transform fitted on the dataset (1000 / (R_max − R_min) over its "

@@ -31,8 +31,7 @@ def main():
     p.add_argument("--mazes", nargs="+", default=list(MAZES), choices=MAZES)
     args = p.parse_args()
     size = dict(FULL if args.full else REDUCED)
-    size.update({k: v for k, v in (("steps", args.steps), ("seeds", args.seeds), ("hidden", args.hidden),
-                                                  ("eval_every", args.eval_every)) if v})
+    size.update(common.overrides(args))
     t0 = time.perf_counter()
     out = Path(args.out)
     run_dirs, walls, rates, plots = [], {}, {}, []
@@ -57,7 +56,8 @@ def main():
             f"maze in one vmapped program, evaluation every {size['eval_every']:,} updates with "
             f"{size['eval_episodes']} episodes per seed; otherwise the antmaze preset (r − 1, goal terminal, batch "
             f"256, Adam 3e-4, cosine actor lr, γ 0.99, polyak 0.005)")
-    text = (common.header("Maze table: IQL vs BC vs one-step on PointMaze", common.command_line(), note, wall)
+    text = (common.header("Maze table: IQL vs BC vs one-step on PointMaze", common.command_line(), note, wall,
+                          sum(walls.values()) if args.reuse else None)
             + "Normalised score 100·(R − random)/(controller − random), R = steps spent at the goal; last = at the "
               "final evaluation, best = best evaluation of each seed; mean ± Student-t 95 % interval over seeds. "
               "The wall time of a maze covers generating its dataset (first use only), compiling, training and "
