@@ -45,7 +45,7 @@ def render_markdown(rows: list[dict]) -> str:
         f"| {r['run']} | {r['dataset']} | {r['preset']} | {r['setting']} | {r['seeds']} | {r['steps']:,} | "
         f"{r['last_mean']:.1f} ± {r['last_ci95']:.1f} | {r['best_mean']:.1f} ± {r['best_ci95']:.1f} |\n"
         for r in rows)
-    if rows:
+    if rows and all(r["setting"] == "-" for r in rows):  # a total across sweep settings would mix methods
         body += (f"| **total** | | | | | | **{sum(r['last_mean'] for r in rows):.1f}** | "
                  f"**{sum(r['best_mean'] for r in rows):.1f}** |\n")
     note = ("\nScores: D4RL-normalised (100·(R − min)/(max − min)) where the dataset has reference scores, else raw "
