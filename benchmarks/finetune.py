@@ -51,7 +51,9 @@ def synthetic(n: int, obs_dim: int, act_dim: int) -> Transitions:
 
 
 def population(config, members, obs_dim, act_dim):
-    states, _ = init_population(config, list(range(members)), obs_dim, act_dim, decay_steps=10**6)
+    """``members`` seeds, initialised one at a time and stacked (see ``stall_watchdog`` for why not vmapped)."""
+    singles = [init_population(config, [seed], obs_dim, act_dim, decay_steps=10**6)[0] for seed in range(members)]
+    states = jax.tree_util.tree_map(lambda *xs: jax.numpy.concatenate(xs), *singles)
     return constant_actor_lr(states)
 
 
@@ -111,10 +113,13 @@ def run_one(env_id: str, members: int, args) -> None:
 def stall_watchdog(seconds: float = 60.0) -> None:
     """Exit with status 3 when the process has used no CPU for ``seconds``.
 
-    On the 2-core CPU machine, jax 0.10.2 intermittently never finishes a 4-member (256, 256) chunk: every XLA
-    worker thread idles while the caller waits in ``block_until_ready``. It reproduces with ``engine.train_chunk``
-    alone, with or without donation and with ``--xla_cpu_multi_thread_eigen=false``; ``main`` retries the
-    configuration in a fresh process.
+    On the 2-core CPU machines, jax 0.10.2 (the project now pins 0.4.38, where no hang was seen) often never
+    finished a *vmapped* Flax orthogonal initialisation of several 256-wide kernels (``engine.init_population``
+    with 2+ seeds): every XLA worker thread idles while the caller waits for the result. The same QR
+    decompositions unbatched, or one batched QR alone, finish; ``--xla_cpu_multi_thread_eigen=false``,
+    ``--xla_cpu_use_xnnpack=false``, ``OPENBLAS_NUM_THREADS=1``, no donation or synchronous dispatch did not help.
+    ``population`` therefore initialises members one at a time; this watchdog and ``main``'s retry in a fresh
+    process remain as a safety net.
     """
 
     def watch():
