@@ -256,3 +256,22 @@ def write_markdown(out_dir: Path, name: str, text: str) -> Path:
     print(text)
     print(f"[table] {path}", flush=True)
     return path
+
+
+def settings_note(args, size: dict, num_settings: int, per: str, preset: str, data: bool = True) -> str:
+    """The settings sentence every experiment prints: reduced or paper size, the sizes used, and the preset."""
+    datasets = f"{size['data']}-step datasets, " if data else ""
+    return (f"{'paper size' if args.full else 'REDUCED for a 2-core CPU'}: {datasets}hidden {size['hidden']}, "
+            f"{size['steps']:,} updates, {size['seeds']} seeds x {num_settings} settings{per} in one vmapped program, "
+            f"evaluation every {size['eval_every']:,} updates with {size['eval_episodes']} episodes per seed; "
+            f"otherwise the {preset}")
+
+
+def finish(out, name: str, text: str, run_dirs, plots, figures, wall: float) -> None:
+    """Append the library's own report and the plots to ``text``, write it, copy the figures, print the wall time."""
+    text += ("The library's report over the same run directories (`iql report`):\n\n"
+             + library_table(run_dirs) + "\n"
+             + " ".join(f"![{p.stem}]({p.name})" for p in plots) + "\n")
+    write_markdown(out, name, text)
+    copy_figures(plots, figures)
+    print(f"[wall] {wall:.0f} s")

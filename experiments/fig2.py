@@ -115,11 +115,8 @@ def main():
     plot_scores([run_dir], curves)
     wall = time.perf_counter() - t0
 
-    note = (f"{'paper size' if args.full else 'REDUCED for a 2-core CPU'}: hidden {size['hidden']}, "
-            f"{size['steps']:,} updates, {size['seeds']} seeds x {len(SETTINGS)} settings in one vmapped program, "
-            f"evaluation every {size['eval_every']:,} updates with {size['eval_episodes']} episodes per seed; "
-            f"otherwise the antmaze preset (τ 0.9, β 10, r − 1, goal terminal, batch 256, Adam 3e-4, cosine actor lr, "
-            f"γ 0.99, polyak 0.005)")
+    note = common.settings_note(args, size, len(SETTINGS), "", "antmaze preset (τ 0.9, β 10, r − 1, goal terminal, "
+                                "batch 256, Adam 3e-4, cosine actor lr, γ 0.99, polyak 0.005)", data=False)
     text = (common.header("Fig. 2: a high expectile recovers the optimal path", common.command_line(), note, wall,
                           train_wall if args.reuse else None)
             + f"Data: {ref['trajectories']} trajectories, {ref['reaching']} reaching the goal (the controller, "

@@ -51,24 +51,16 @@ def main():
                          f"{common.fmt_ci(sc['last'])} | {common.fmt_ci(sc['best'])} | "
                          f"{common.fmt_ci(returns[setting])} | {wall / 60:.1f} |")
     wall = time.perf_counter() - t0
-    note = (f"{'paper size' if args.full else 'REDUCED for a 2-core CPU'}: {size['data']}-step datasets, hidden "
-            f"{size['hidden']}, {size['steps']:,} updates, {size['seeds']} seeds x {len(SETTINGS)} settings per "
-            f"dataset in one vmapped program, evaluation every {size['eval_every']:,} updates with "
-            f"{size['eval_episodes']} episodes per seed; otherwise the locomotion preset (τ 0.7, β 3, rewards × "
-            f"1000/(R_max − R_min), batch 256, Adam 3e-4, cosine actor lr, γ 0.99, polyak 0.005)")
+    note = common.settings_note(args, size, len(SETTINGS), " per dataset", "locomotion preset (τ 0.7, β 3, rewards × "
+                                "1000/(R_max − R_min), batch 256, Adam 3e-4, cosine actor lr, γ 0.99, polyak 0.005)")
     text = (common.header("Locomotion sanity check: IQL vs BC on *-random data", common.command_line(), note, wall,
                           train_s if args.reuse else None)
             + "D4RL-normalised score (D4RL's reference returns for the task, on gymnasium v5 environments, so only "
               "approximately comparable to D4RL); mean ± Student-t 95 % interval over seeds. The reward scale is "
               "the factor the locomotion transform fitted on the dataset (1000 / (R_max − R_min) over its "
               "trajectories), read back from the run's config.json.\n\n"
-            + "\n".join(lines) + "\n\n"
-            + "The library's report over the same run directories (`iql report`):\n\n"
-            + common.library_table(run_dirs) + "\n"
-            + " ".join(f"![{p.stem}]({p.name})" for p in plots) + "\n")
-    common.write_markdown(out, NAME, text)
-    common.copy_figures(plots, args.figures)
-    print(f"[wall] {wall:.0f} s")
+            + "\n".join(lines) + "\n\n")
+    common.finish(out, NAME, text, run_dirs, plots, args.figures, wall)
 
 
 def _last_returns(run_dir: Path) -> dict[str, list[float]]:

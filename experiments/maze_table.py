@@ -51,11 +51,8 @@ def main():
             lines.append(f"| {maze} | {LABELS.get(setting, setting)} | {len(sc['last'])} | "
                          f"{common.fmt_ci(sc['last'])} | {common.fmt_ci(sc['best'])} | {walls[maze] / 60:.1f} |")
     wall = time.perf_counter() - t0
-    note = (f"{'paper size' if args.full else 'REDUCED for a 2-core CPU'}: {size['data']}-step datasets, hidden "
-            f"{size['hidden']}, {size['steps']:,} updates, {size['seeds']} seeds x {len(SETTINGS)} settings per "
-            f"maze in one vmapped program, evaluation every {size['eval_every']:,} updates with "
-            f"{size['eval_episodes']} episodes per seed; otherwise the antmaze preset (r − 1, goal terminal, batch "
-            f"256, Adam 3e-4, cosine actor lr, γ 0.99, polyak 0.005)")
+    note = common.settings_note(args, size, len(SETTINGS), " per maze", "antmaze preset (r − 1, goal terminal, batch "
+                                "256, Adam 3e-4, cosine actor lr, γ 0.99, polyak 0.005)")
     text = (common.header("Maze table: IQL vs BC vs one-step on PointMaze", common.command_line(), note, wall,
                           sum(walls.values()) if args.reuse else None)
             + "Normalised score 100·(R − random)/(controller − random), R = steps spent at the goal; last = at the "
@@ -64,13 +61,8 @@ def main():
               "evaluating.\n\n"
             + "\n".join(lines) + "\n\n"
             + "Engine throughput (member-updates/s, compiled chunks only): "
-            + ", ".join(f"{m} {rates[m]:,.0f}" for m in args.mazes) + ".\n\n"
-            + "The library's report over the same run directories (`iql report`):\n\n"
-            + common.library_table(run_dirs) + "\n"
-            + " ".join(f"![{p.stem}]({p.name})" for p in plots) + "\n")
-    common.write_markdown(out, NAME, text)
-    common.copy_figures(plots, args.figures)
-    print(f"[wall] {wall:.0f} s")
+            + ", ".join(f"{m} {rates[m]:,.0f}" for m in args.mazes) + ".\n\n")
+    common.finish(out, NAME, text, run_dirs, plots, args.figures, wall)
 
 
 if __name__ == "__main__":
