@@ -94,13 +94,13 @@ def overrides(args) -> dict:
 
 
 def make_config(dataset: str, preset: str, *, steps: int, seeds: int, hidden, eval_every: int,
-                eval_episodes: int, out: str | Path, name: str) -> TrainConfig:
+                eval_episodes: int, out: str | Path, name: str, goal: str = "auto") -> TrainConfig:
     """A TrainConfig with the paper preset's hyperparameters, changing only the network size and the budget.
 
     Checkpoints are written at every evaluation (and all kept) so values can be read back per evaluation step.
     """
     config = with_preset(TrainConfig(), get_preset(preset))
-    data = dataclasses.replace(config.data, dataset=dataset)
+    data = dataclasses.replace(config.data, dataset=dataset, goal=goal)
     agent_config = dataclasses.replace(config.agent, hidden_dims=tuple(hidden))
     every = eval_every or steps
     run = dataclasses.replace(config.run, steps=steps, seeds=seeds, eval_every=eval_every,

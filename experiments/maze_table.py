@@ -1,7 +1,7 @@
 """Maze table: IQL vs behaviour cloning vs one-step on the three built-in PointMaze datasets.
 
-`pointmaze-umaze`, `pointmaze-medium`, `pointmaze-large` (scripted controller with noise, rewards relabelled to one
-fixed goal, D4RL maze2d style; normalised score 100 (R - random) / (controller - random), R = steps at the goal).
+`pointmaze-umaze`, `pointmaze-medium`, `pointmaze-large` (scripted controller with noise, moving collection goals;
+trained with `--data.goal relabel`: rewards relabelled to one fixed goal, D4RL maze2d style; normalised score 100 (R - random) / (controller - random), R = steps at the goal).
 Per maze, ONE vmapped program trains every seed of three settings of the antmaze preset (r - 1, goal terminal):
 IQL (expectile 0.9, beta 10), BC (beta 0) and one-step (expectile 0.5, beta 10). Last and best normalised score
 with 95 % intervals over seeds, and the wall time per maze.
@@ -39,7 +39,8 @@ def main():
         dataset = f"pointmaze-{maze}:{size['data']}"
         config = common.make_config(dataset, "antmaze", steps=size["steps"], seeds=size["seeds"],
                                     hidden=size["hidden"], eval_every=size["eval_every"],
-                                    eval_episodes=size["eval_episodes"], out=out / "runs", name=f"pointmaze-{maze}")
+                                    eval_episodes=size["eval_episodes"], out=out / "runs", name=f"pointmaze-{maze}",
+                                    goal="relabel")
         result, walls[maze] = common.run_sweep(config, SETTINGS, reuse=args.reuse)  # incl. data generation
         rates[maze] = common.engine_updates_per_s(result.run_dir)
         run_dirs.append(result.run_dir)

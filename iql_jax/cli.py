@@ -74,7 +74,7 @@ def _print_result(result) -> None:
 
 
 def eval_command(run_dir: tyro.conf.Positional[str], episodes: int = 10, checkpoint: str | None = None,
-                 seed: int = 12345) -> int:
+                 seed: int = 12345, env: str | None = None) -> int:
     """Evaluate a run's checkpoint (every member) and print a table.
 
     Args:
@@ -82,18 +82,27 @@ def eval_command(run_dir: tyro.conf.Positional[str], episodes: int = 10, checkpo
         episodes: episodes per member.
         checkpoint: a checkpoint file; the newest one by default.
         seed: seed of the evaluation resets.
+        env: evaluate in this registered environment instead of the run's (same observation layout and
+            reference scores), e.g. a maze's registered id, whose goal is drawn at random on every reset.
     """
     from iql_jax import engine
-    from iql_jax.evaluation import evaluate
+    from iql_jax.evaluation import EvalEnvSpec, check_dimensions, evaluate
     from iql_jax.runs import load_run, setup
 
     states, members, record, step = load_run(run_dir, checkpoint)
     spec = setup.eval_spec_from_record(record)
     if spec is None:
         raise IQLError(f"{run_dir}: the run records no evaluation environment")
+    if env is not None:
+        spec = EvalEnvSpec(env, observation_layout=spec.observation_layout)
+        env_made = spec.make()
+        try:
+            check_dimensions(env_made, record["dataset"]["obs_dim"], record["dataset"]["act_dim"], str(run_dir))
+        finally:
+            env_made.close()
     ref = record.get("ref_scores")
     result = evaluate(engine.population_policy(states), spec, len(members), episodes, seed=seed,
-                      ref_scores=tuple(ref) if ref else None)
+                      ref_scores=tuple(ref) if ref else None, score=record.get("score", "return"))
     print(f"{Path(run_dir).name} at step {step:,} on {spec.env_id}, {episodes} episodes per member")
     print(f"{'member':<28}{'return':>10}{'score':>10}{'success':>10}")
     for m in members:
@@ -142,8 +151,11 @@ def finetune_command(run_dir: tyro.conf.Positional[str], online_steps: int = 100
                      resume: bool = False, quiet: bool = False) -> int:
     """Fine-tune an offline run online (paper Table 2): every member keeps training while it collects data.
 
-    One environment step then one update per member (official), exploration by sampling the policy, a constant
-    actor lr (the antmaze-finetune preset), the offline data plus a FIFO of online transitions sampled uniformly.
+    One environment step then one update per member (official), exploration by sampling the policy, the offline
+    data plus a FIFO of online transitions sampled uniformly. The actor lr becomes constant (the antmaze-finetune
+    preset): after an offline run with the cosine schedule, whose lr had decayed to about 0, online training uses
+    the offline run's starting actor lr (agent.actor_lr, 3e-4 in every preset), with the Adam moments carried over.
+    Maze episodes end at the goal (terminal, mask 0), as the offline sparse-reward recipe has it.
 
     Args:
         run_dir: the offline run to start from (its newest checkpoint); with --resume, the fine-tuning run itself.

@@ -30,6 +30,7 @@ from typing import Annotated, Literal
 import tyro
 
 from iql_jax.errors import ConfigError
+from iql_jax.tasks import preset_name
 
 RewardTransformKind = Literal["none", "locomotion", "antmaze"]
 
@@ -96,8 +97,19 @@ class DataConfig:
     """Standardise observations with dataset mean/std (off in the official code; the stats travel with the agent)."""
     clip_actions: bool = True
     """Clip dataset actions to ±(1 − 1e-5), as the official code (real D4RL actions slightly exceed ±1)."""
-    env_id: Annotated[str | None, tyro.conf.arg(aliases=("--env-id",))] = None
-    """Evaluation environment id; None pairs it from the dataset (Minari spec or D4RL name)."""
+    env_id: Annotated[str | None, tyro.conf.arg(aliases=("--env-id", "--env"))] = None
+    """Evaluation environment id; None pairs it from the dataset (Minari spec, or the task catalogue by name)."""
+    goal: Literal["auto", "conditioned", "relabel", "none"] = "auto"
+    """Goal-reaching data: 'conditioned' appends desired_goal[t+1] to the observation; 'relabel' recomputes rewards
+    and goal terminals against the evaluation map's fixed goal (D4RL AntMaze style); 'none' ignores the goal;
+    'auto' is 'conditioned' when desired_goal varies in the data, else 'none'."""
+    max_episode_steps: int | None = None
+    """D4RL files without `timeouts`: the time limit that splits episodes (as qlearning_dataset); None takes the
+    paired environment's (--env, else the task catalogue's)."""
+
+    def __post_init__(self):
+        if self.max_episode_steps is not None and self.max_episode_steps < 1:
+            raise ConfigError(f"data.max_episode_steps: expected a positive integer, found {self.max_episode_steps}")
 
 
 @dataclass(frozen=True)
@@ -171,17 +183,6 @@ PRESETS: dict[str, Preset] = {
         "official configs/antmaze_finetune_config.py; paper Table 2 (fine-tuning)"),
 }
 
-# Dataset domain (DatasetInfo.domain) -> preset. Sparse goal-reaching mazes use the AntMaze recipe
-# (r − 1, goal terminal, expectile 0.9, β 10): see shared/reference/mazes.md §2.
-DOMAIN_PRESETS: dict[str, str] = {
-    "locomotion": "locomotion",
-    "antmaze": "antmaze",
-    "maze": "antmaze",
-    "kitchen": "kitchen",
-    "adroit": "adroit",
-}
-
-
 def get_preset(name: str) -> Preset:
     """Look a preset up by name, with a clear error listing the valid ones."""
     try:
@@ -191,8 +192,8 @@ def get_preset(name: str) -> Preset:
 
 
 def preset_for_domain(domain: str | None) -> Preset:
-    """The preset implied by a dataset's domain; unknown domains get the locomotion preset."""
-    return PRESETS[DOMAIN_PRESETS.get(domain or "", "locomotion")]
+    """The preset implied by a dataset's domain (the task catalogue's choice); unknown domains get locomotion's."""
+    return PRESETS[preset_name(domain)]
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Built-in datasets: determinism, the fixed-goal relabel, the cache, and ``load_dataset`` dispatch."""
+"""Built-in datasets: determinism, Minari-style moving-goal collection, the cache, and ``load_dataset`` dispatch."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 from iql_jax.data import builtin, builtin_dataset_id, builtin_names, load_builtin, load_dataset, trajectory_returns
-from iql_jax.data.generate_maze import GOAL_RADIUS, MAZES, collect_pointmaze
+from iql_jax.data.generate_maze import COLLECTION_LIMIT, collect_pointmaze
+from iql_jax.data.minari_io import load_minari
+from iql_jax.tasks import TASKS
 from iql_jax.data.generate_random import collect_random
 from iql_jax.errors import ConfigError, DataError
 
@@ -20,11 +22,16 @@ def stacked(episodes, field):
     return np.concatenate([getattr(e, field) for e in episodes])
 
 
-def test_pointmaze_generation_is_deterministic():
-    first, again, other = (collect_pointmaze("umaze", 2000, seed) for seed in (0, 0, 1))
-    for field in ("observations", "actions", "rewards", "terminations", "truncations"):
-        np.testing.assert_array_equal(stacked(first, field), stacked(again, field))
-    assert not np.array_equal(stacked(first, "observations")[:100], stacked(other, "observations")[:100])
+def test_pointmaze_generation_is_deterministic(tmp_path):
+    def collect(seed, name):
+        path = collect_pointmaze("umaze", 2000, seed, tmp_path / name, f"local/pm/s{seed}-v0")
+        return load_minari(path)
+
+    first, again, other = collect(0, "a"), collect(0, "b"), collect(1, "c")
+    for a, b in zip(first.transitions, again.transitions):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(first.goals.desired, again.goals.desired)
+    assert not np.array_equal(first.transitions.observations[:100], other.transitions.observations[:100])
 
 
 def test_random_generation_is_deterministic():
@@ -34,29 +41,28 @@ def test_random_generation_is_deterministic():
     assert not np.array_equal(stacked(first, "actions"), stacked(other, "actions"))
 
 
-def test_pointmaze_round_trip_and_fixed_goal_relabel(data_cache_dir):
+def test_pointmaze_is_collected_like_minari_d4rl_pointmaze(data_cache_dir):
     dataset = load_dataset(f"pointmaze-umaze:{STEPS}", progress=False)
-    t, info = dataset.transitions, dataset.info
+    t, info, goals = dataset.transitions, dataset.info, dataset.goals
     assert t.size == STEPS and info.name == "pointmaze-umaze" and info.domain == "maze"
-    # round trip: the cached Minari dataset holds exactly what the generator produced
-    episodes = collect_pointmaze("umaze", STEPS, 0)
-    np.testing.assert_array_equal(t.actions, np.clip(stacked(episodes, "actions"), -(1 - 1e-5), 1 - 1e-5))
-    np.testing.assert_array_equal(t.next_observations, np.concatenate([e.observations[1:] for e in episodes]))
-    # every reward and terminal is 1[||xy(s') - goal|| <= 0.45] for the one evaluation goal, cell (1, 1)
-    goal = np.array(info.extra["goal"])
-    np.testing.assert_allclose(goal, [-1.0, 1.0])
-    hit = np.linalg.norm(t.next_observations[:, :2].astype(np.float64) - goal, axis=1) <= GOAL_RADIUS
-    np.testing.assert_array_equal(t.rewards, hit.astype(np.float32))
-    np.testing.assert_array_equal(t.terminals, t.rewards)
-    assert 0 < t.rewards.sum() < t.size
-    # episodes are cut at each collection-goal reach; the data's end is an episode end too
-    assert t.timeouts.sum() >= 20 and t.episode_ends[-1] == 1
+    assert info.extra["observation_layout"] == ("observation",) and goals is not None
+    # written by Minari's DataCollector: dict observations on disk, goals re-drawn after each reach
+    collection = json.loads(info.env_spec)
+    assert collection["kwargs"]["reset_target"] is True and collection["kwargs"]["continuing_task"] is True
+    assert collection["max_episode_steps"] == COLLECTION_LIMIT
+    assert len(np.unique(goals.desired, axis=0)) > 10
+    # each reach earns the env's sparse reward and truncates the episode; nothing terminates
+    reached = t.rewards > 0
+    assert reached.sum() >= 20 and t.terminals.sum() == 0
+    np.testing.assert_array_equal(t.timeouts[:-1], reached[:-1])
+    assert t.episode_ends[-1] == 1
+    # the next episode starts where the last one ended (no reset): observations are continuous across the cut
+    cut = int(np.flatnonzero(reached)[0])
+    np.testing.assert_array_equal(t.next_observations[cut], t.observations[cut + 1])
     eval_spec = json.loads(info.eval_env_spec)
     assert eval_spec["max_episode_steps"] == 300 and eval_spec["kwargs"]["maze_map"][1][1] == "g"
     assert eval_spec["kwargs"]["reset_target"] is False and eval_spec["kwargs"]["continuing_task"] is True
-    assert json.loads(info.env_spec)["kwargs"]["reset_target"] is True
     assert 0 <= info.ref_min_score < info.ref_max_score <= 300
-    assert info.extra["observation_layout"] == ("observation",)
 
 
 def test_cache_is_reused_and_keyed_by_name_steps_seed(data_cache_dir, monkeypatch):
@@ -120,10 +126,9 @@ def test_load_dataset_rejects_unknown_sources_and_bad_options(data_cache_dir, tm
 
 
 @pytest.mark.parametrize("maze, min_goals", [("medium", 10), ("large", 6)])
-def test_controller_reaches_collection_goals_in_every_maze(maze, min_goals):
-    episodes = collect_pointmaze(maze, 2000, 0)
-    goal_cuts = sum(1 for e in episodes[:-1] if len(e.rewards) < MAZES[maze].max_episode_steps)
-    assert goal_cuts >= min_goals  # ~117 (medium) and ~182 (large) steps per goal
+def test_controller_reaches_collection_goals_in_every_maze(maze, min_goals, tmp_path):
+    dataset = load_minari(collect_pointmaze(maze, 2000, 0, tmp_path, f"local/pm/{maze}-v0"))
+    assert dataset.transitions.rewards.sum() >= min_goals  # ~117 (medium) and ~182 (large) steps per goal
 
 
 @pytest.mark.parametrize("task, obs_dim, act_dim", [("hopper", 11, 3), ("halfcheetah", 17, 6), ("walker2d", 17, 6),
@@ -134,7 +139,7 @@ def test_every_random_task_collects(task, obs_dim, act_dim):
     assert sum(len(e.rewards) for e in episodes) == 200 and spec.max_episode_steps == 1000
 
 
-def test_eval_env_goal_matches_relabel_goal(data_cache_dir):
+def test_eval_env_goal_is_the_catalogue_goal(data_cache_dir):
     import gymnasium as gym
     from gymnasium.envs.registration import EnvSpec
 
@@ -143,4 +148,4 @@ def test_eval_env_goal_matches_relabel_goal(data_cache_dir):
     for seed in range(5):
         obs, _ = env.reset(seed=seed)
         # gymnasium-robotics adds U(-0.25, 0.25) noise per axis to the goal cell's centre
-        assert np.abs(obs["desired_goal"] - np.array(info.extra["goal"])).max() <= 0.25
+        assert np.abs(obs["desired_goal"] - np.array(TASKS["pointmaze-umaze"].maze.goal_xy)).max() <= 0.25

@@ -11,11 +11,11 @@ from iql_jax.data import (
     clip_actions,
     fit_observation_stats,
     fit_reward_transform,
-    infer_domain,
     make_transitions,
     trajectory_returns,
 )
 from iql_jax.errors import ConfigError, DataError
+from iql_jax.tasks import domain_of
 
 
 def transitions(rewards, episode_ends, observations=None):
@@ -89,5 +89,5 @@ def test_make_transitions_reports_source_and_field():
     ("maze2d-large-v1", "maze"), ("PointMaze_Large-v3", "maze"), ("FrankaKitchen-v1", "kitchen"),
     ("AdroitHandPen-v1", "adroit"), ("relocate-cloned-v1", "adroit"), ("Pendulum-v1", None), (None, None),
 ])
-def test_infer_domain(name, domain):
-    assert infer_domain(name) == domain
+def test_domain_of(name, domain):
+    assert domain_of(name) == domain

@@ -13,7 +13,8 @@ from iql_jax.data.spaces import flatten_observation, observation_layout
 from iql_jax.data.transitions import DatasetInfo
 from iql_jax.errors import EnvironmentMismatchError, IQLError
 from iql_jax.evaluation import EvalEnvSpec, check_dimensions, resolve_eval_env
-from iql_jax.evaluation.envs import D4RL_ENVS
+from iql_jax.evaluation.envs import online_env
+from iql_jax.tasks import TASKS
 
 gym.register_envs(gymnasium_robotics)
 
@@ -39,7 +40,7 @@ def test_d4rl_names_map_to_gymnasium_ids(name, env_id):
 
 def test_d4rl_maze_maps_fix_start_and_goal():
     ant = resolve_eval_env(DatasetInfo("antmaze-medium-diverse-v0", "x")).kwargs
-    assert ant["continuing_task"] is True and ant["reset_target"] is False
+    assert ant["continuing_task"] is False  # D4RL's eval=True: the episode ends at the goal
     assert cells(ant["maze_map"], "r") == [(1, 1)] and cells(ant["maze_map"], "g") == [(6, 6)]
     umaze = resolve_eval_env(DatasetInfo("antmaze-umaze-v0", "x")).kwargs["maze_map"]
     assert umaze == [[1, 1, 1, 1, 1], [1, 0, 0, "r", 1], [1, 0, 1, 1, 1], [1, 0, 0, "g", 1], [1, 1, 1, 1, 1]]
@@ -50,7 +51,7 @@ def test_d4rl_maze_maps_fix_start_and_goal():
     # Walls of the medium/large tables equal gymnasium-robotics' own layouts (guards against typos).
     maps = gymnasium_robotics.envs.maze.maps
     for size, layout in [("medium", maps.MEDIUM_MAZE), ("large", maps.LARGE_MAZE), ("umaze", maps.U_MAZE)]:
-        walls = [[c if c == 1 else 0 for c in row] for row in D4RL_ENVS[f"maze2d-{size}"][1]["maze_map"]]
+        walls = [[c if c == 1 else 0 for c in row] for row in TASKS[f"pointmaze-{size}"].eval_kwargs()["maze_map"]]
         assert walls == layout
 
 
@@ -78,7 +79,7 @@ def test_explicit_env_id_wins_and_kwargs_merge():
 
 
 def test_minari_eval_spec_wins_over_collection_spec():
-    eval_env = gym.make("PointMaze_UMaze-v3", maze_map=D4RL_ENVS["maze2d-umaze"][1]["maze_map"],
+    eval_env = gym.make("PointMaze_UMaze-v3", maze_map=TASKS["pointmaze-umaze"].eval_kwargs()["maze_map"],
                         continuing_task=True, reset_target=False, max_episode_steps=250)
     collect = gym.make("PointMaze_Medium-v3", continuing_task=True, reset_target=True, max_episode_steps=1_000_000)
     info = DatasetInfo("pointmaze-umaze", "D4RL/pointmaze/umaze-v2", env_spec=collect.spec.to_json(),
@@ -135,3 +136,18 @@ def test_dimension_mismatch_names_dataset_env_and_sizes():
     assert all(s in message for s in ("walker.hdf5", "Hopper-v5", "obs_dim=17", "obs_dim=11"))
     with pytest.raises(EnvironmentMismatchError, match="act_dim=6.*act_dim=3"):
         check_dimensions(env, 11, 6, "walker.hdf5")
+
+
+def test_online_maze_episodes_end_at_the_goal():
+    spec = resolve_eval_env(DatasetInfo("maze2d-umaze-v1", "x"))
+    assert spec.kwargs["continuing_task"] is True  # evaluation: maze2d's steps-at-goal return
+    online = online_env(spec, "maze")
+    assert online.kwargs["continuing_task"] is False and online.kwargs["maze_map"] == spec.kwargs["maze_map"]
+    assert online_env(resolve_eval_env(env_id="Hopper-v5"), "locomotion") == resolve_eval_env(env_id="Hopper-v5")
+    env = online.make()
+    env.reset(seed=0)
+    goal = env.unwrapped.goal.copy()
+    env.unwrapped.data.qpos[:2] = goal  # put the ball on the goal: the next step terminates with success
+    env.unwrapped.data.qvel[:] = 0
+    _, reward, terminated, truncated, info = env.step(np.zeros(2, np.float32))
+    assert terminated and not truncated and reward == 1.0 and info["success"]

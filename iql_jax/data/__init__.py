@@ -23,13 +23,13 @@ from iql_jax.data.transforms import (
     trajectory_returns,
 )
 from iql_jax.data.transitions import Dataset, DatasetInfo, Transitions, read_only
-from iql_jax.data.validate import DataWarning, episode_ends_from, infer_domain, make_transitions
+from iql_jax.data.validate import DataWarning, episode_ends_from, make_transitions
 from iql_jax.errors import ConfigError, DataError
 
 __all__ = [
     "Dataset", "DatasetInfo", "DataWarning", "ObservationStats", "REWARD_KINDS", "RewardTransform", "Transitions",
     "builtin_dataset_id", "builtin_names", "cached_builtins", "clip_actions", "data_dir", "episode_ends_from",
-    "fit_observation_stats", "fit_reward_transform", "flatten_observation", "infer_domain", "load_builtin",
+    "fit_observation_stats", "fit_reward_transform", "flatten_observation", "load_builtin",
     "load_d4rl_hdf5", "load_dataset", "load_minari", "local_minari_datasets", "make_transitions", "minari_root",
     "observation_layout", "parse_steps", "qlearning_rows", "read_hdf5_key", "read_only", "trajectory_returns",
 ]
@@ -38,7 +38,7 @@ _HDF5_SUFFIXES = (".hdf5", ".h5")
 
 
 def load_dataset(source: str, *, steps: int | None = None, seed: int | None = None, progress: bool = True,
-                 max_episode_steps: int | None = None) -> Dataset:
+                 max_episode_steps: int | None = None, env_id: str | None = None) -> Dataset:
     """Load any supported source as a :class:`Dataset`.
 
     Args:
@@ -49,6 +49,7 @@ def load_dataset(source: str, *, steps: int | None = None, seed: int | None = No
         seed: built-ins only: generation seed (default 0).
         progress: built-ins only: show a progress bar while generating.
         max_episode_steps: D4RL files without ``timeouts`` only: the environment's time limit.
+        env_id: D4RL files without ``timeouts`` only: the paired environment whose time limit splits episodes.
 
     Raises:
         DataError: the source is none of the above (the message lists the built-ins and the local Minari
@@ -71,7 +72,7 @@ def load_dataset(source: str, *, steps: int | None = None, seed: int | None = No
     if path.name == "main_data.hdf5" and (path.parent / "metadata.json").is_file():
         return load_minari(path.parent)  # a Minari data file given directly
     if path.suffix.lower() in _HDF5_SUFFIXES:
-        return load_d4rl_hdf5(path, max_episode_steps)
+        return load_d4rl_hdf5(path, max_episode_steps, env_id)
     if max_episode_steps is not None:
         raise ConfigError("max_episode_steps applies only to D4RL .hdf5 files")
     if path.is_dir() or source in local_minari_datasets():

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from iql_jax.data.minari_io import GeneratedDataset, load_minari, write_minari
+from iql_jax.data.minari_io import load_minari, write_minari
 from iql_jax.data.transitions import Dataset
 from iql_jax.errors import ConfigError, DataError
 
@@ -28,47 +28,51 @@ NAMESPACE = "iql-jax"
 DEFAULT_STEPS = 1_000_000
 
 
+Writer = Callable[[Path, str, "int | None", int, bool], None]  # (root, dataset_id, steps, seed, progress)
+
+
 @dataclass(frozen=True)
 class Builtin:
-    """A named generator. ``default_steps`` is ``None`` for fixed-size datasets (``steps`` is then refused)."""
+    """A named generator that writes a Minari dataset under a root. ``default_steps`` is ``None`` for fixed-size
+    datasets (``steps`` is then refused)."""
 
     name: str
     description: str
     default_steps: int | None
-    generate: Callable[[int | None, int, bool], GeneratedDataset]  # (steps, seed, progress)
+    write: Writer
 
 
-def _maze(maze: str) -> Callable[[int | None, int, bool], GeneratedDataset]:
-    def generate(steps, seed, progress):
-        from iql_jax.data.generate_maze import generate_pointmaze
+def _maze(maze: str) -> Writer:
+    def write(root, dataset_id, steps, seed, progress):
+        from iql_jax.data.generate_maze import collect_pointmaze
 
-        return generate_pointmaze(maze, steps, seed, progress)
+        collect_pointmaze(maze, steps, seed, root, dataset_id, progress)
 
-    return generate
+    return write
 
 
-def _random(task: str) -> Callable[[int | None, int, bool], GeneratedDataset]:
-    def generate(steps, seed, progress):
+def _random(task: str) -> Writer:
+    def write(root, dataset_id, steps, seed, progress):
         from iql_jax.data.generate_random import generate_random
 
-        return generate_random(task, steps, seed, progress)
+        write_minari(root, dataset_id, generate_random(task, steps, seed, progress))
 
-    return generate
+    return write
 
 
-def _fig2(steps, seed, progress) -> GeneratedDataset:
+def _fig2(root, dataset_id, steps, seed, progress) -> None:
     from iql_jax.data.generate_maze import generate_fig2
 
-    return generate_fig2(seed, progress)
+    write_minari(root, dataset_id, generate_fig2(seed, progress))
 
 
-_MAZE_TEXT = "PointMaze_{} scripted controller, rewards relabelled to one fixed goal (D4RL maze2d style)"
+_MAZE_TEXT = "PointMaze_{} collected as Minari's D4RL/pointmaze (moving goals, dict observations)"
 _RANDOM_TEXT = "{}-v5 uniform random actions (D4RL *-random style)"
 BUILTINS: dict[str, Builtin] = {b.name: b for b in (
     Builtin("pointmaze-umaze", _MAZE_TEXT.format("UMaze-v3"), DEFAULT_STEPS, _maze("umaze")),
     Builtin("pointmaze-medium", _MAZE_TEXT.format("Medium-v3"), DEFAULT_STEPS, _maze("medium")),
     Builtin("pointmaze-large", _MAZE_TEXT.format("Large-v3"), DEFAULT_STEPS, _maze("large")),
-    Builtin("pointmaze-umaze-fig2", "IQL paper Fig. 2 U-maze: 1 controller + 99 random trajectories",
+    Builtin("pointmaze-umaze-fig2", "IQL paper Fig. 2 U-maze: 1 controller + 99 random trajectories, fixed goal",
             None, _fig2),
     Builtin("hopper-random", _RANDOM_TEXT.format("Hopper"), DEFAULT_STEPS, _random("hopper")),
     Builtin("halfcheetah-random", _RANDOM_TEXT.format("HalfCheetah"), DEFAULT_STEPS, _random("halfcheetah")),
@@ -121,7 +125,7 @@ def load_builtin(name: str, steps: int | None = None, seed: int = 0, progress: b
     dataset_id = builtin_dataset_id(name, steps, seed)
     path = data_dir() / dataset_id
     if not (path / "data" / "metadata.json").is_file():
-        _write_atomically(dataset_id, builtin.generate(steps, seed, progress))
+        _write_atomically(dataset_id, lambda root: builtin.write(root, dataset_id, steps, seed, progress))
     dataset = load_minari(path)
     return dataclasses.replace(dataset, info=dataclasses.replace(dataset.info, name=name))
 
@@ -150,12 +154,12 @@ def _count(option: str, name: str, value, minimum: int) -> int:
     return value
 
 
-def _write_atomically(dataset_id: str, generated: GeneratedDataset) -> None:
+def _write_atomically(dataset_id: str, write: Callable[[Path], None]) -> None:
     root = data_dir()
     root.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=".generating-", dir=root))
     try:
-        write_minari(scratch, dataset_id, generated)
+        write(scratch)
         final = root / dataset_id
         final.parent.mkdir(parents=True, exist_ok=True)
         namespace_file = scratch / NAMESPACE / "namespace_metadata.json"

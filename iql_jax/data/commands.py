@@ -15,7 +15,9 @@ from tyro.conf import Positional
 from iql_jax.config import preset_for_domain
 from iql_jax.data import load_dataset
 from iql_jax.data.builtin import BUILTINS, NAMESPACE, builtin_dataset_id, cached_builtins, data_dir, load_builtin
+from iql_jax.data.goals import apply_goal_mode, resolve_goal_mode
 from iql_jax.data.minari_io import local_minari_datasets, minari_root
+from iql_jax.data.spaces import GOAL_KEYS
 from iql_jax.data.transforms import trajectory_returns
 from iql_jax.data.transitions import Dataset
 from iql_jax.data.validate import DataWarning
@@ -72,8 +74,13 @@ def data_inspect(source: Positional[str]) -> None:
           f"{preset.reward_transform!r}, expectile {preset.agent.expectile}, beta {preset.agent.beta})")
     if info.ref_min_score is not None:
         print(f"  reference scores: min {info.ref_min_score:.6g}, max {info.ref_max_score:.6g}")
-    if info.eval_env_spec:
-        spec = json.loads(info.eval_env_spec)
+    mode, why = resolve_goal_mode(dataset, "auto")
+    print(f"  goal: --data.goal auto -> {mode} ({why})"
+          + (f"; goal fields {', '.join(GOAL_KEYS)} present, so conditioned, relabel and none all apply"
+             if dataset.goals is not None else ""))
+    eval_spec = apply_goal_mode(dataset, mode).info.eval_env_spec
+    if eval_spec:
+        spec = json.loads(eval_spec)
         print(f"  evaluation env: {spec.get('id')} (max_episode_steps {spec.get('max_episode_steps')})")
     notes = [str(w.message) for w in caught if issubclass(w.category, DataWarning)]
     print("  validation: passed" + (f" with {len(notes)} warning(s):" if notes else ""))

@@ -11,40 +11,28 @@ Nested groups (``infos/...``, ``metadata/...``) are skipped; :func:`read_hdf5_ke
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import h5py
 import numpy as np
 
 from iql_jax.data.transitions import Dataset, DatasetInfo
-from iql_jax.data.validate import infer_domain, make_transitions, task_key
+from iql_jax.data.validate import DataWarning, make_transitions
 from iql_jax.errors import ConfigError, DataError
+from iql_jax.tasks import find_task_of
 
 REQUIRED_KEYS = ("observations", "actions", "rewards", "terminals")
 
-# D4RL ``infos.py`` REF_MIN_SCORE / REF_MAX_SCORE, keyed like ``validate.DOMAINS``; every version of a task
-# shares them (locomotion v1/v2 copy v0, adroit v1 copies human-v0). Ant: D4RL ant random / expert returns.
-D4RL_REFERENCE_SCORES: dict[str, tuple[float, float]] = {
-    "halfcheetah": (-280.178953, 12135.0),
-    "hopper": (-20.272305, 3234.3),
-    "walker2d": (1.629008, 4592.3),
-    "ant": (-325.6, 3879.7),
-    "antmaze": (0.0, 1.0),
-    "kitchen": (0.0, 4.0),
-    "pen": (96.262799, 3076.8331017826877),
-    "hammer": (-274.856578, 12794.134825156867),
-    "relocate": (-6.425911, 4233.877797728884),
-    "door": (-56.512833, 2880.5693087298737),
-}
-
-
-def load_d4rl_hdf5(path, max_episode_steps: int | None = None) -> Dataset:
+def load_d4rl_hdf5(path, max_episode_steps: int | None = None, env_id: str | None = None) -> Dataset:
     """Load a D4RL-layout HDF5 file as ``d4rl.qlearning_dataset`` would, plus ``episode_ends``.
 
     Args:
         path: the ``.hdf5``/``.h5`` file.
         max_episode_steps: the environment's time limit; needed only when the file has no ``timeouts`` key (old
-            datasets), where D4RL drops the last step of each ``max_episode_steps`` block.
+            datasets), where D4RL drops the last step of each ``max_episode_steps`` block. ``None`` takes it from
+            ``env_id`` or, failing that, from the task catalogue's pairing of the file's name (with a warning).
+        env_id: the paired gymnasium environment, whose time limit serves when ``max_episode_steps`` is ``None``.
 
     Returns:
         The :class:`Dataset`; ``info.name`` is the file stem, ``info.domain`` and the reference scores follow the
@@ -63,14 +51,17 @@ def load_d4rl_hdf5(path, max_episode_steps: int | None = None) -> Dataset:
     _check_is_file(path)
     try:
         with h5py.File(path, "r") as f:
-            arrays, env_name = _read_qlearning(f, source, max_episode_steps)
+            env_name = _env_name(f)
+            if max_episode_steps is None and not isinstance(f.get("timeouts"), h5py.Dataset):
+                max_episode_steps = _paired_time_limit(source, env_id, env_name or path.stem)
+            arrays = _read_qlearning(f, source, max_episode_steps)
     except OSError as e:  # h5py's answer to non-HDF5, truncated and corrupt files
         raise DataError(source, None, "a readable HDF5 file", f"{type(e).__name__}: {e}") from e
     # kept rows all have timeouts 0, so the derived ends are exactly the official dones_float
     transitions = make_transitions(source, **arrays)
-    key = task_key(env_name) or task_key(path.stem)
-    ref_min, ref_max = D4RL_REFERENCE_SCORES.get(key, (None, None))
-    info = DatasetInfo(name=path.stem, source=source, domain=infer_domain(env_name) or infer_domain(path.stem),
+    task = find_task_of(env_name, path.stem)
+    ref_min, ref_max = (task.ref_scores if task and task.ref_scores else (None, None))
+    info = DatasetInfo(name=path.stem, source=source, domain=task.domain if task else None,
                        ref_min_score=ref_min, ref_max_score=ref_max,
                        extra={"format": "d4rl-hdf5", **({"env_name": env_name} if env_name else {})})
     return Dataset(transitions, info)
@@ -131,7 +122,7 @@ def _check_is_file(path: Path) -> None:
         raise DataError(str(path), None, "an existing HDF5 file", "no such file")
 
 
-def _read_qlearning(f: h5py.File, source: str, max_episode_steps: int | None) -> tuple[dict, str | None]:
+def _read_qlearning(f: h5py.File, source: str, max_episode_steps: int | None) -> dict:
     """Check the keys' shapes from metadata first (cheap), then read and select the kept rows in float32."""
     for key in REQUIRED_KEYS:
         if not isinstance(f.get(key), h5py.Dataset):
@@ -139,8 +130,9 @@ def _read_qlearning(f: h5py.File, source: str, max_episode_steps: int | None) ->
             raise DataError(source, key, f"a top-level dataset (found datasets: {top or 'none'})", "missing")
     has_timeouts = isinstance(f.get("timeouts"), h5py.Dataset)
     if not has_timeouts and max_episode_steps is None:
-        raise DataError(source, "timeouts", "a timeouts dataset, or max_episode_steps to find episode ends as "
-                        "d4rl.qlearning_dataset does", "neither")
+        raise DataError(source, "timeouts", "a timeouts dataset, or a time limit to find episode ends as "
+                        "d4rl.qlearning_dataset does (--data.max-episode-steps N, or --env ID to pair an environment)",
+                        "neither")
     n = f["observations"].shape[0] if f["observations"].ndim else 0
     vectors = ("rewards", "terminals") + (("timeouts",) if has_timeouts else ())
     for key in REQUIRED_KEYS + (("timeouts",) if has_timeouts else ()):
@@ -171,9 +163,31 @@ def _read_qlearning(f: h5py.File, source: str, max_episode_steps: int | None) ->
         "terminals": terminals[rows],
         "timeouts": np.zeros(len(rows), dtype=np.float32),
     }
+    return arrays
+
+
+def _env_name(f: h5py.File) -> str | None:
     env_name = f.attrs.get("env_name")
-    env_name = env_name.decode() if isinstance(env_name, bytes) else (str(env_name) if env_name is not None else None)
-    return arrays, env_name
+    return env_name.decode() if isinstance(env_name, bytes) else (str(env_name) if env_name is not None else None)
+
+
+def _paired_time_limit(source: str, env_id: str | None, name: str) -> int | None:
+    """The time limit of ``env_id`` (registered) or of the catalogue task ``name`` pairs with; warns which one."""
+    limit, origin = None, None
+    if env_id is not None:
+        import gymnasium as gym
+
+        from iql_jax.registry import register_robotics
+
+        register_robotics()
+        limit = gym.spec(env_id).max_episode_steps if env_id in gym.registry else None
+        origin = f"environment {env_id}"
+    if limit is None and (task := find_task_of(name)) is not None and task.max_episode_steps:
+        limit, origin = task.max_episode_steps, f"task {task.key!r} ({task.env_id})"
+    if limit is not None:
+        warnings.warn(DataWarning(f"{source}: no timeouts; episode ends every {limit} steps, the time limit of "
+                                  f"{origin}, as d4rl.qlearning_dataset does"), stacklevel=4)
+    return limit
 
 
 def _flags(f: h5py.File, key: str, source: str) -> np.ndarray:

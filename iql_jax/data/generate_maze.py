@@ -1,63 +1,51 @@
-"""Built-in PointMaze datasets: a scripted controller on gymnasium-robotics ``PointMaze_*-v3``, D4RL maze2d style.
+"""Built-in PointMaze datasets, collected exactly as Minari's ``D4RL/pointmaze`` data, and the paper's Fig. 2 data.
 
-Design: the D4RL-style fixed goal (``reference/mazes.md`` §1, design 2). Data are collected as Minari's D4RL
-pointmaze data are (``continuing_task=True, reset_target=True``: a reached goal is re-drawn; an episode is cut with a
-truncation at each goal reach and, with a reset, after ``max_episode_steps``). Then:
+``pointmaze-{umaze,medium,large}`` (``shared/reference/d4rl-and-envs.md`` §8): gymnasium-robotics
+``PointMaze_*-v3`` with ``continuing_task=True, reset_target=True, max_episode_steps=1e6``, stepped through Minari's
+own ``DataCollector``; a BFS-waypoint PD controller (``a = clip(10·(waypoint − xy) − 1·v + N(0, 0.5²))``) chases
+the current goal; every goal reach truncates the episode (a step-data callback, as Minari's script does) and the env
+draws a new goal without a reset, so the next episode starts where the last one ended. Observations stay dicts
+(``observation``, ``achieved_goal``, ``desired_goal``) and rewards are the env's own sparse ones, earned for goals that
+keep moving: the loader's goal handling (:mod:`iql_jax.data.goals`) turns them into a well-posed task, conditioned on
+the goal or relabelled to the fixed evaluation goal.
 
-* the observation is the flat ``observation`` (x, y, vx, vy), without the goal (maze2d's 4-vector);
-* rewards and terminals are relabelled against ONE fixed evaluation goal, the centre of ``eval_goal_cell``:
-  ``reward = terminal = 1[||xy(s') - goal|| <= 0.45]`` (the data keep going past a terminal, as in D4RL AntMaze);
-* the evaluation env is the same id with a ``maze_map`` holding one ``g`` cell, ``continuing_task=True,
-  reset_target=False`` and ``max_episode_steps`` 300/600/800, so its return is the number of steps spent at the
-  goal, as in D4RL maze2d. Its goal carries gymnasium-robotics' ±0.25 reset noise around the same cell centre.
-* reference scores are measured on that env: the mean return of uniform random actions (min) and of the noise-free
-  controller (max), over ``REF_EPISODES`` seeded episodes.
-
-Goal cells: umaze (1, 1), the far end of the U (maze2d's and the Fig. 2 goal); medium (6, 6) and large (7, 9), the
-goal cells of D4RL maze2d and of Minari's evaluation maps.
+The evaluation env is the same id with the catalogue's fixed-goal map (:mod:`iql_jax.tasks`: one ``g`` cell,
+``continuing_task=True, reset_target=False``, 300/600/800 steps), so its return is the number of steps spent at the
+goal, as in D4RL maze2d. Reference scores are measured on it: the mean return of uniform random actions (min) and of
+the noise-free controller (max), over ``REF_EPISODES`` seeded episodes.
 
 ``pointmaze-umaze-fig2`` is the paper's Fig. 2 setup (``mazes.md`` §3): start cell (3, 1), goal cell (1, 1),
 ``continuing_task=False``; one noise-free controller trajectory (terminal at the goal) and 99 trajectories of 300
-uniform random actions from the same start. Its reference scores are fixed to 0 and 1, so the normalised score is
-success x 100.
-
-Speed: the raw env (``env.unwrapped``) is stepped in a plain loop; the semantics of the wrappers (time limit, order
-enforcement) are kept by the loop itself.
+uniform random actions from the same start, stored with flat observations and fixed-goal rewards. Its reference
+scores are fixed to 0 and 1, so the normalised score is success x 100.
 """
 
 from __future__ import annotations
 
-import copy
 import functools
 import math
+import warnings
 from collections import deque
-from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from iql_jax.data.minari_io import EpisodeArrays, GeneratedDataset
+from iql_jax.data.minari_io import (METADATA_PREFIX, EpisodeArrays, GeneratedDataset, minari_datasets_path,
+                                    requirements)
 from iql_jax.registry import register_robotics
+from iql_jax.tasks import TASKS, Task
 
-GOAL_RADIUS = 0.45  # gymnasium-robotics' success radius (D4RL used 0.5)
 ACTION_NOISE_STD = 0.5  # Minari's D4RL pointmaze recipe
+COLLECTION_LIMIT = 1_000_000  # Minari collects with max_episode_steps=1e6: episodes end at goal reaches
 REF_EPISODES = 50
 REF_SEED = 0  # reference scores do not depend on the dataset seed, so scores compare across seeds
 FIG2_START_CELL, FIG2_GOAL_CELL, FIG2_HORIZON, FIG2_RANDOM_EPISODES = (3, 1), (1, 1), 300, 99
 
 
-@dataclass(frozen=True)
-class MazeTask:
-    env_id: str
-    eval_goal_cell: tuple[int, int]
-    max_episode_steps: int
-
-
-MAZES = {
-    "umaze": MazeTask("PointMaze_UMaze-v3", (1, 1), 300),
-    "medium": MazeTask("PointMaze_Medium-v3", (6, 6), 600),
-    "large": MazeTask("PointMaze_Large-v3", (7, 9), 800),
-}
+def maze_task(maze: str) -> Task:
+    """The catalogue's PointMaze task of a maze size (``umaze``, ``medium``, ``large``)."""
+    return TASKS[f"pointmaze-{maze}"]
 
 
 class WaypointController:
@@ -89,7 +77,7 @@ class WaypointController:
         wx, wy = (goal_x, goal_y) if cell == goal_cell else table.get(cell, (goal_x, goal_y))
         ax = self._kp * (wx - x) - self._kd * vx + noise_x
         ay = self._kp * (wy - y) - self._kd * vy + noise_y
-        return np.array([min(1.0, max(-1.0, ax)), min(1.0, max(-1.0, ay))])
+        return np.array([min(1.0, max(-1.0, ax)), min(1.0, max(-1.0, ay))], dtype=np.float32)
 
     def _bfs(self, goal_cell) -> dict:
         table, frontier = {goal_cell: None}, deque([goal_cell])
@@ -104,48 +92,52 @@ class WaypointController:
         return table
 
 
-def generate_pointmaze(maze: str, steps: int, seed: int, progress: bool = True) -> GeneratedDataset:
-    """Collect ``steps`` transitions on ``MAZES[maze]`` and describe them for :func:`write_minari`."""
-    task = MAZES[maze]
-    episodes = collect_pointmaze(maze, steps, seed, progress)
-    ref_min, ref_max = reference_scores(maze)
-    goal_cell = task.eval_goal_cell
-    return GeneratedDataset(
-        episodes=episodes, env_spec=_collection_env(task).spec, eval_env_spec=_eval_env(task).spec,
-        ref_min_score=ref_min, ref_max_score=ref_max, ref_episodes=REF_EPISODES,
-        algorithm_name="BFS waypoints + PD controller, N(0, 0.5) action noise",
-        description=f"{task.env_id}, moving collection goals, rewards relabelled against the fixed goal cell "
-                    f"{goal_cell} (D4RL maze2d style); {steps} steps, seed {seed}.",
-        code_permalink="iql_jax/data/generate_maze.py",
-        extra=_goal_metadata(task.env_id, goal_cell))
+def collect_pointmaze(maze: str, steps: int, seed: int, root, dataset_id: str, progress: bool = False) -> Path:
+    """Collect ``steps`` moving-goal steps through ``DataCollector`` and write them as Minari dataset ``dataset_id``.
 
+    Identical ``(maze, steps, seed)`` give identical arrays. Returns the dataset directory under ``root``.
+    """
+    import minari
+    from minari.data_collector.callbacks import StepDataCallback
 
-def collect_pointmaze(maze: str, steps: int, seed: int, progress: bool = False) -> list[EpisodeArrays]:
-    """The episodes of :func:`generate_pointmaze`, relabelled; identical for identical ``(maze, steps, seed)``."""
-    task = MAZES[maze]
-    env = _collection_env(task).unwrapped
-    controller = WaypointController(env.maze)
-    goal = controller.centre(task.eval_goal_cell)
+    class TruncateOnSuccess(StepDataCallback):
+        """Minari's pointmaze recipe: a reached goal ends the episode (the env keeps going with a new goal)."""
+
+        def __call__(self, env, **kwargs):
+            data = super().__call__(env, **kwargs)
+            data["truncated"] = bool(data["truncated"]) or bool(kwargs["info"].get("success", False))
+            return data
+
+    task = maze_task(maze)
+    env = _make(task.env_id, continuing_task=True, reset_target=True, max_episode_steps=COLLECTION_LIMIT)
+    collector = minari.DataCollector(env, step_data_callback=TruncateOnSuccess, record_infos=False)
+    controller = WaypointController(env.unwrapped.maze)
     noise = np.random.default_rng(seed).normal(0.0, ACTION_NOISE_STD, size=(steps, 2))
-    obs = env.reset(seed=seed)[0]["observation"]
-    episodes, observations, actions = [], [obs], []
+    obs, _ = collector.reset(seed=seed)
     with tqdm(total=steps, desc=f"pointmaze-{maze}", unit="step", disable=not progress) as bar:
         for t in range(steps):
-            action = controller(obs, env.goal, noise[t, 0], noise[t, 1])  # the goal the reward is computed for
-            obs_dict, _, _, _, info = env.step(action)
-            obs = obs_dict["observation"]
-            actions.append(action)
-            observations.append(obs)
-            timed_out = len(actions) >= task.max_episode_steps
-            if info["success"] or timed_out or t == steps - 1:
-                episodes.append(_episode(observations, actions, goal, terminal_stops=False))
-                if timed_out and not info["success"]:
-                    obs = env.reset()[0]["observation"]
-                observations, actions = [obs], []
+            action = controller(obs["observation"], env.unwrapped.goal, noise[t, 0], noise[t, 1])
+            obs, _, terminated, truncated, _ = collector.step(action)
+            if terminated or truncated:  # the 1e6-step limit: reset, seeded so the data stay reproducible
+                obs, _ = collector.reset(seed=seed + t + 1)
             if (t + 1) % 1000 == 0:
                 bar.update(1000)
         bar.update(steps % 1000)
-    return episodes
+    ref_min, ref_max = reference_scores(maze)
+    with minari_datasets_path(root), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*author_email.*")
+        dataset = collector.create_dataset(
+            dataset_id=dataset_id, eval_env=_eval_env(task).spec, algorithm_name=_ALGORITHM, author="iql-jax",
+            code_permalink="iql_jax/data/generate_maze.py", ref_min_score=ref_min, ref_max_score=ref_max,
+            num_episodes_average_score=REF_EPISODES, requirements=requirements(),
+            description=f"{task.env_id} collected as Minari's D4RL/pointmaze: moving goals (re-drawn at each reach, "
+                        f"which truncates the episode), dict observations, sparse rewards; {steps} steps, seed {seed}.")
+        dataset.storage.update_metadata({METADATA_PREFIX + "domain": "maze"})
+    collector.close()
+    return Path(root) / dataset_id
+
+
+_ALGORITHM = "BFS waypoints + PD controller, N(0, 0.5) action noise"
 
 
 def generate_fig2(seed: int, progress: bool = True) -> GeneratedDataset:
@@ -153,7 +145,7 @@ def generate_fig2(seed: int, progress: bool = True) -> GeneratedDataset:
     wrapped = _fig2_env()
     env = wrapped.unwrapped
     controller = WaypointController(env.maze)
-    goal = controller.centre(FIG2_GOAL_CELL)
+    goal = np.array(maze_task("umaze").maze.centre(FIG2_GOAL_CELL))
     rng = np.random.default_rng(seed)
     obs = env.reset(seed=seed)[0]["observation"]
     episodes = [_rollout(env, obs, lambda o: controller(o, goal), goal, FIG2_HORIZON)]
@@ -167,13 +159,13 @@ def generate_fig2(seed: int, progress: bool = True) -> GeneratedDataset:
         description="IQL paper Fig. 2 setup on PointMaze_UMaze-v3: start cell (3, 1), goal cell (1, 1), "
                     "sparse reward 1 with a terminal at the goal; normalised score = success x 100.",
         code_permalink="iql_jax/data/generate_maze.py",
-        extra=_goal_metadata("PointMaze_UMaze-v3", FIG2_GOAL_CELL))
+        extra={"domain": "maze"})
 
 
 @functools.lru_cache(maxsize=None)
 def reference_scores(maze: str) -> tuple[float, float]:
     """Mean evaluation return of uniform random actions and of the noise-free controller (deterministic)."""
-    task = MAZES[maze]
+    task = maze_task(maze)
     env = _eval_env(task).unwrapped
     controller = WaypointController(env.maze)
     rng = np.random.default_rng(REF_SEED)
@@ -194,67 +186,38 @@ def reference_scores(maze: str) -> tuple[float, float]:
     return scores[0], scores[1]
 
 
-def goal_rewards(next_observations: np.ndarray, goal) -> np.ndarray:
-    """``1[||xy(s') - goal|| <= GOAL_RADIUS]`` in float64 on the stored float32 values (float32 result)."""
+def goal_rewards(next_observations: np.ndarray, goal, radius: float) -> np.ndarray:
+    """``1[||xy(s') - goal|| <= radius]`` in float64 on the stored float32 values (float32 result)."""
     xy = np.asarray(next_observations, dtype=np.float32)[:, :2].astype(np.float64)
-    return (np.linalg.norm(xy - np.asarray(goal, dtype=np.float64), axis=1) <= GOAL_RADIUS).astype(np.float32)
-
-
-def _episode(observations, actions, goal, terminal_stops: bool) -> EpisodeArrays:
-    obs = np.asarray(observations, dtype=np.float32)
-    rewards = goal_rewards(obs[1:], goal)
-    truncations = np.zeros(len(rewards), dtype=bool)
-    truncations[-1] = not (terminal_stops and rewards[-1] > 0)
-    return EpisodeArrays(obs, np.asarray(actions, dtype=np.float32), rewards, rewards > 0, truncations)
+    return (np.linalg.norm(xy - np.asarray(goal, dtype=np.float64), axis=1) <= radius).astype(np.float32)
 
 
 def _rollout(env, obs, policy, goal, horizon: int) -> EpisodeArrays:
-    """One episode that stops at the (relabelled) goal with a terminal, or after ``horizon`` steps."""
+    """One episode that stops at the goal with a terminal, or after ``horizon`` steps (then truncated)."""
+    radius = maze_task("umaze").maze.radius
     observations, actions = [obs], []
     for _ in range(horizon):
         action = policy(obs)
         obs = env.step(action)[0]["observation"]
         observations.append(obs)
         actions.append(action)
-        if goal_rewards(obs[None], goal)[0] > 0:  # the very test the stored rewards use
+        if goal_rewards(obs[None], goal, radius)[0] > 0:  # the very test the stored rewards use
             break
-    return _episode(observations, actions, goal, terminal_stops=True)
+    obs = np.asarray(observations, dtype=np.float32)
+    rewards = goal_rewards(obs[1:], goal, radius)
+    truncations = np.zeros(len(rewards), dtype=bool)
+    truncations[-1] = not rewards[-1] > 0
+    return EpisodeArrays(obs, np.asarray(actions, dtype=np.float32), rewards, rewards > 0, truncations)
 
 
-def _goal_metadata(env_id: str, goal_cell) -> dict:
-    import gymnasium as gym
-
-    register_robotics()
-    maze_map = gym.spec(env_id).kwargs["maze_map"]  # PointMaze: maze_size_scaling 1, centred at (0, 0)
-    i, j = goal_cell
-    goal = (j + 0.5 - len(maze_map[0]) / 2, len(maze_map) / 2 - (i + 0.5))
-    return {"domain": "maze", "observation_layout": ["observation"], "goal": [float(v) for v in goal],
-            "goal_cell": list(goal_cell), "goal_radius": GOAL_RADIUS}
-
-
-def _with_cells(env_id: str, cells: dict) -> list:
-    import gymnasium as gym
-
-    register_robotics()
-    maze_map = copy.deepcopy(gym.spec(env_id).kwargs["maze_map"])
-    for (i, j), value in cells.items():
-        maze_map[i][j] = value
-    return maze_map
-
-
-def _collection_env(task: MazeTask):
-    return _make(task.env_id, continuing_task=True, reset_target=True, max_episode_steps=task.max_episode_steps)
-
-
-def _eval_env(task: MazeTask):
-    return _make(task.env_id, maze_map=_with_cells(task.env_id, {task.eval_goal_cell: "g"}), continuing_task=True,
-                 reset_target=False, max_episode_steps=task.max_episode_steps)
+def _eval_env(task: Task):
+    return _make(task.env_id, **task.eval_kwargs(), max_episode_steps=task.max_episode_steps)
 
 
 def _fig2_env():
-    cells = {FIG2_START_CELL: "r", FIG2_GOAL_CELL: "g"}
-    return _make("PointMaze_UMaze-v3", maze_map=_with_cells("PointMaze_UMaze-v3", cells), continuing_task=False,
-                 max_episode_steps=FIG2_HORIZON)
+    cells = maze_task("umaze").maze.maze_map()
+    cells[FIG2_START_CELL[0]][FIG2_START_CELL[1]] = "r"
+    return _make("PointMaze_UMaze-v3", maze_map=cells, continuing_task=False, max_episode_steps=FIG2_HORIZON)
 
 
 def _make(env_id: str, **kwargs):
@@ -262,5 +225,3 @@ def _make(env_id: str, **kwargs):
 
     register_robotics()
     return gym.make(env_id, **kwargs)
-
-

@@ -8,37 +8,25 @@ returns, ``reference/d4rl-and-envs.md`` §1), not measured here: v5 returns are 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from tqdm import tqdm
 
 from iql_jax.data.minari_io import EpisodeArrays, GeneratedDataset
+from iql_jax.tasks import TASKS
 
 
-@dataclass(frozen=True)
-class LocomotionTask:
-    env_id: str
-    ref_min_score: float  # D4RL REF_MIN_SCORE (a random policy's return)
-    ref_max_score: float  # D4RL REF_MAX_SCORE (an expert's return)
-
-
-TASKS = {
-    "hopper": LocomotionTask("Hopper-v5", -20.272305, 3234.3),
-    "halfcheetah": LocomotionTask("HalfCheetah-v5", -280.178953, 12135.0),
-    "walker2d": LocomotionTask("Walker2d-v5", 1.629008, 4592.3),
-    "ant": LocomotionTask("Ant-v5", -325.6, 3879.7),
-}
+# Built-in random datasets run on gymnasium's v5 MuJoCo envs (Ant-v5's 105-dim observation, not D4RL's 111).
+ENV_IDS = {"hopper": "Hopper-v5", "halfcheetah": "HalfCheetah-v5", "walker2d": "Walker2d-v5", "ant": "Ant-v5"}
 
 
 def generate_random(task_name: str, steps: int, seed: int, progress: bool = True) -> GeneratedDataset:
-    """Collect ``steps`` uniform-random transitions on ``TASKS[task_name]`` and describe them for ``write_minari``."""
-    task = TASKS[task_name]
+    """Collect ``steps`` uniform-random transitions on ``ENV_IDS[task_name]`` and describe them for ``write_minari``."""
+    ref_min, ref_max = TASKS[task_name].ref_scores
     episodes, spec = collect_random(task_name, steps, seed, progress)
     return GeneratedDataset(
-        episodes=episodes, env_spec=spec, eval_env_spec=spec, ref_min_score=task.ref_min_score,
-        ref_max_score=task.ref_max_score, ref_episodes=0, algorithm_name="uniform random actions",
-        description=f"{task.env_id}, uniform random actions (D4RL *-random style); {steps} steps, seed {seed}. "
+        episodes=episodes, env_spec=spec, eval_env_spec=spec, ref_min_score=ref_min,
+        ref_max_score=ref_max, ref_episodes=0, algorithm_name="uniform random actions",
+        description=f"{ENV_IDS[task_name]}, uniform random actions (D4RL *-random style); {steps} steps, seed {seed}. "
                     "Reference scores are D4RL's constants.",
         code_permalink="iql_jax/data/generate_random.py",
         extra={"domain": "locomotion"})
@@ -48,7 +36,7 @@ def collect_random(task_name: str, steps: int, seed: int, progress: bool = False
     """The episodes of :func:`generate_random` and the env spec; identical for identical arguments."""
     import gymnasium as gym
 
-    wrapped = gym.make(TASKS[task_name].env_id)
+    wrapped = gym.make(ENV_IDS[task_name])
     env, horizon = wrapped.unwrapped, wrapped.spec.max_episode_steps
     space = env.action_space
     actions = np.random.default_rng(seed).uniform(space.low, space.high, size=(steps, space.shape[0]))

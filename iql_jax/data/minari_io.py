@@ -27,10 +27,11 @@ from typing import Any, NamedTuple
 import h5py
 import numpy as np
 
-from iql_jax.data.spaces import flatten_observation, observation_layout
-from iql_jax.data.transitions import Dataset, DatasetInfo, Transitions, read_only
-from iql_jax.data.validate import infer_domain, make_transitions
+from iql_jax.data.spaces import GOAL_KEYS, flatten_observation, observation_layout
+from iql_jax.data.transitions import Dataset, DatasetInfo, GoalArrays, Transitions, read_only
+from iql_jax.data.validate import make_transitions
 from iql_jax.errors import DataError
+from iql_jax.tasks import domain_of
 
 MINARI_PATH_ENV = "MINARI_DATASETS_PATH"
 METADATA_PREFIX = "iql_jax_"
@@ -73,9 +74,10 @@ def load_minari(dataset_id_or_path) -> Dataset:
     main_file = data_dir / "main_data.hdf5"
     env_spec = metadata.get("env_spec")
     env_id = _env_id(env_spec)
-    layout = _layout(metadata, data_dir / "metadata.json", env_id)
+    layout, dict_keys = _layout(metadata, data_dir / "metadata.json", env_id)
+    goal_keys = tuple(k for k in GOAL_KEYS if k in dict_keys)
     try:
-        arrays, boundaries = _read_episodes(main_file, layout)
+        arrays, boundaries, goal_arrays = _read_episodes(main_file, layout, goal_keys)
     except OSError as e:
         raise DataError(str(main_file), None, "a readable HDF5 file", f"{type(e).__name__}: {e}") from e
     transitions = make_transitions(str(main_file), field_names=_MESSAGE_NAMES, **arrays)
@@ -87,11 +89,13 @@ def load_minari(dataset_id_or_path) -> Dataset:
         extra["observation_layout"] = tuple(layout or extra["observation_layout"])
     name = str(metadata.get("dataset_id") or data_dir.parent.name)
     info = DatasetInfo(
-        name=name, source=str(data_dir.parent), domain=extra.pop("domain", None) or infer_domain(env_id or name),
+        name=name, source=str(data_dir.parent), domain=extra.pop("domain", None) or domain_of(env_id or name),
         env_spec=env_spec, eval_env_spec=metadata.get("eval_env_spec", env_spec),
         ref_min_score=_optional_float(metadata.get("ref_min_score")),
         ref_max_score=_optional_float(metadata.get("ref_max_score")), extra=extra)
-    return Dataset(transitions, info)
+    goals = GoalArrays(goal_arrays["achieved_goal"], goal_arrays["desired_goal"]) \
+        if len(goal_arrays) == len(GOAL_KEYS) else None
+    return Dataset(transitions, info, goals)
 
 
 class EpisodeArrays(NamedTuple):
@@ -133,7 +137,6 @@ def write_minari(root, dataset_id: str, data: GeneratedDataset) -> Path:
     buffers = [EpisodeBuffer(id=i, observations=e.observations, actions=e.actions, rewards=e.rewards,
                              terminations=e.terminations, truncations=e.truncations)
                for i, e in enumerate(data.episodes)]
-    versions = [f"{p}=={importlib.metadata.version(p)}" for p in ("mujoco", "gymnasium", "gymnasium-robotics")]
     with minari_datasets_path(root), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*author_email.*")
         dataset = minari.create_dataset_from_buffers(
@@ -143,9 +146,14 @@ def write_minari(root, dataset_id: str, data: GeneratedDataset) -> Path:
             action_space=gym.spaces.Box(-1.0, 1.0, (act_dim,), np.float32),
             ref_min_score=data.ref_min_score, ref_max_score=data.ref_max_score,
             num_episodes_average_score=max(data.ref_episodes, 1), description=data.description,
-            requirements=versions)
+            requirements=requirements())
         dataset.storage.update_metadata({METADATA_PREFIX + k: v for k, v in data.extra.items()})
     return Path(root) / dataset_id
+
+
+def requirements() -> list[str]:
+    """The simulator versions a generated dataset was collected with (Minari's ``requirements`` field)."""
+    return [f"{p}=={importlib.metadata.version(p)}" for p in ("mujoco", "gymnasium", "gymnasium-robotics")]
 
 
 @contextlib.contextmanager
@@ -192,8 +200,9 @@ def _read_metadata(path: Path) -> dict:
     return metadata
 
 
-def _layout(metadata: dict, path: Path, env_id: str | None) -> tuple[str, ...] | None:
-    """``None`` for a Box observation space, else the dict keys to concatenate; the action space must be a Box."""
+def _layout(metadata: dict, path: Path, env_id: str | None) -> tuple[tuple[str, ...] | None, tuple[str, ...]]:
+    """The dict keys to concatenate (``None`` for a Box observation space) and all the dict's keys; the action
+    space must be a Box."""
     from minari.serialization import deserialize_space
 
     spaces = {}
@@ -206,16 +215,19 @@ def _layout(metadata: dict, path: Path, env_id: str | None) -> tuple[str, ...] |
         raise DataError(str(path), "action_space", "a continuous Box", repr(spaces["action_space"]))
     obs_space = spaces["observation_space"]
     if type(obs_space).__name__ == "Box":
-        return None
+        return None, ()
     if type(obs_space).__name__ != "Dict" or any(type(s).__name__ != "Box" for s in obs_space.spaces.values()):
         raise DataError(str(path), "observation_space", "a Box or a Dict of Boxes", repr(obs_space))
     recorded = metadata.get(METADATA_PREFIX + "observation_layout")
-    return tuple(recorded) if recorded else observation_layout(env_id, list(obs_space.spaces))
+    keys = tuple(obs_space.spaces)
+    return (tuple(recorded) if recorded else observation_layout(env_id, list(keys))), keys
 
 
-def _read_episodes(path: Path, layout: tuple[str, ...] | None) -> tuple[dict, np.ndarray]:
-    """All episodes as flat arrays (the :func:`make_transitions` arguments) and the episode-boundary flags."""
-    keys = layout or ("",)
+def _read_episodes(path: Path, layout: tuple[str, ...] | None, goal_keys: tuple[str, ...] = ()):
+    """All episodes as flat arrays (the :func:`make_transitions` arguments), the episode-boundary flags, and the
+    ``goal_keys`` entries of every transition's *next* observation (``desired_goal[t + 1]`` is the goal the reward
+    of step t was computed against, ``shared/reference/mazes.md`` §1)."""
+    keys = tuple(dict.fromkeys((layout or ("",)) + goal_keys))
     parts: dict[str, list] = {k: [] for k in ("actions", "rewards", "terminals", "timeouts", *keys)}
     with h5py.File(path, "r") as f:
         names = [k for k in f.keys() if k.startswith("episode_") and k[8:].isdigit()]
@@ -245,7 +257,8 @@ def _read_episodes(path: Path, layout: tuple[str, ...] | None) -> tuple[dict, np
     arrays.update(observations=flat[~is_last], next_observations=flat[~is_first])
     boundaries = np.zeros(int(steps.sum()), dtype=np.float32)
     boundaries[np.cumsum(steps)[steps > 0] - 1] = 1.0
-    return arrays, boundaries
+    goals = {k: read_only(observations[k][~is_first]) for k in goal_keys}
+    return arrays, boundaries, goals
 
 
 def _open_group(group, name: str, path: Path, episode: str):

@@ -1,13 +1,15 @@
 """Flattening dict observations: the one function that the loaders and evaluation share.
 
 Goal-reaching environments from gymnasium-robotics return ``{"observation", "achieved_goal", "desired_goal"}``.
-iql_jax follows D4RL's flat layout and keeps the goal out of the observation (the D4RL-style fixed-goal design:
-rewards are relabelled against the single evaluation goal, see ``shared/reference/mazes.md``):
+The base layout (the goal excluded) is the task catalogue's (:mod:`iql_jax.tasks`), following D4RL's flat vectors:
 
 * AntMaze: ``concat(achieved_goal, observation)`` (x, y then the 27 others) equals D4RL's 29-vector;
 * PointMaze: ``observation`` alone, since it already starts with (x, y) = ``achieved_goal``; equals maze2d's 4-vector;
 * anything else with an ``observation`` key (FrankaKitchen): ``observation``;
 * other dicts: every key in sorted order.
+
+A goal-conditioned run appends ``desired_goal`` (:mod:`iql_jax.data.goals`); evaluation flattens the environment's
+dicts with the same recorded layout, so training and evaluation inputs are built by the same function.
 """
 
 from __future__ import annotations
@@ -16,18 +18,17 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-# Environment-id prefix -> dict keys concatenated, in order.
-_LAYOUTS: dict[str, tuple[str, ...]] = {
-    "AntMaze": ("achieved_goal", "observation"),
-    "PointMaze": ("observation",),
-}
+from iql_jax.tasks import find_task
+
+GOAL_KEY = "desired_goal"
+GOAL_KEYS = ("achieved_goal", GOAL_KEY)  # read alongside the layout for goal handling (iql_jax.data.goals)
 
 
 def observation_layout(env_id: str | None, keys: Sequence[str]) -> tuple[str, ...]:
     """The ordered dict keys that make the flat observation for ``env_id`` (whose dict space has ``keys``)."""
-    for prefix, layout in _LAYOUTS.items():
-        if env_id and env_id.startswith(prefix) and all(k in keys for k in layout):
-            return layout
+    task = find_task(env_id)
+    if task is not None and task.layout and all(k in keys for k in task.layout):
+        return task.layout
     if "observation" in keys:
         return ("observation",)
     return tuple(sorted(keys))

@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from iql_jax.data.transitions import Transitions
+from iql_jax.data.transitions import Transitions, read_only
 from iql_jax.errors import ConfigError, DataError
 
 REWARD_KINDS = ("none", "locomotion", "antmaze")
@@ -79,6 +79,17 @@ def fit_reward_transform(kind: str, transitions: Transitions) -> RewardTransform
                             f"{returns.size} trajectories, all returning {returns.max() if returns.size else 0:.6g}")
         return RewardTransform(1000.0 / spread, 0.0)
     raise ConfigError(f"reward transform: expected one of {', '.join(REWARD_KINDS)}, found {kind!r}")
+
+
+def goal_terminals(transitions: Transitions) -> Transitions:
+    """The sparse goal-reaching recipe's terminals: a step that earns the goal reward (r > 0) ends the MDP.
+
+    The official AntMaze code trains on D4RL data whose terminals mark every goal reach (mask 0 there, with
+    r − 1 elsewhere); Minari's maze data never terminate, so the same recipe needs this (``mazes.md`` §2).
+    """
+    rewards = np.asarray(transitions.rewards)
+    terminals = np.maximum(np.asarray(transitions.terminals), (rewards > 0).astype(np.float32))
+    return transitions._replace(terminals=read_only(terminals))
 
 
 def clip_actions(actions, eps: float = 1e-5) -> np.ndarray:

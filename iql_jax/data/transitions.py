@@ -76,12 +76,25 @@ class DatasetInfo:
     extra: dict = field(default_factory=dict)
 
 
+class GoalArrays(NamedTuple):
+    """The goal fields of every transition's next observation (goal-reaching dict data), row-aligned with
+    :class:`Transitions`: ``desired[i]`` is the goal transition i's reward was computed against."""
+
+    achieved: Any  # (N, goal_dim) achieved_goal[t + 1]: where the agent got to
+    desired: Any  # (N, goal_dim) desired_goal[t + 1]
+
+
 @dataclass(frozen=True)
 class Dataset:
-    """Transitions plus their :class:`DatasetInfo`; what every loader returns."""
+    """Transitions plus their :class:`DatasetInfo`; what every loader returns.
+
+    ``goals`` is set when the source stores goal-reaching dict observations (``achieved_goal``/``desired_goal``);
+    :func:`iql_jax.data.goals.apply_goal_mode` turns it into a conditioned or relabelled task.
+    """
 
     transitions: Transitions
     info: DatasetInfo
+    goals: GoalArrays | None = None
 
 
 def read_only(array: np.ndarray) -> np.ndarray:

@@ -16,7 +16,6 @@ In every accepted case all actions are clipped to ±(1 − 1e-5), as in the offi
 
 from __future__ import annotations
 
-import re
 import warnings
 from typing import Mapping
 
@@ -125,35 +124,6 @@ def episode_ends_from(observations, next_observations, terminals, timeouts=None)
     if n:
         ends[-1] = True
     return ends.astype(np.float32)
-
-
-# Dataset-name token -> domain. One table for D4RL file names ("hopper_medium-v2", "Ant_maze_big-maze_...") and
-# gymnasium/Minari env ids ("PointMaze_UMaze-v3", "AdroitHandPen-v1"); see ``task_key``.
-DOMAINS: dict[str, str] = {
-    "halfcheetah": "locomotion", "hopper": "locomotion", "walker2d": "locomotion", "ant": "locomotion",
-    "antmaze": "antmaze",
-    "maze2d": "maze", "pointmaze": "maze",
-    "kitchen": "kitchen", "frankakitchen": "kitchen",
-    "pen": "adroit", "door": "adroit", "hammer": "adroit", "relocate": "adroit",
-    "adroithandpen": "adroit", "adroithanddoor": "adroit", "adroithandhammer": "adroit",
-    "adroithandrelocate": "adroit",
-}
-
-
-def task_key(name: str | None) -> str | None:
-    """The :data:`DOMAINS` key a dataset or env name starts with: its first two tokens joined, else its first token.
-
-    Joining two tokens lets ``Ant_maze_...`` (D4RL antmaze v0 files) win over ``ant`` (locomotion).
-    """
-    tokens = [t for t in re.split(r"[^a-z0-9]+", (name or "").lower()) if t]
-    candidates = ([tokens[0] + tokens[1]] if len(tokens) > 1 else []) + tokens[:1]
-    return next((c for c in candidates if c in DOMAINS), None)
-
-
-def infer_domain(name: str | None) -> str | None:
-    """``"locomotion"``, ``"antmaze"``, ``"maze"``, ``"kitchen"``, ``"adroit"`` or ``None`` for a dataset/env name."""
-    key = task_key(name)
-    return DOMAINS[key] if key else None
 
 
 def _checked_shape(source: str, label: str, field: str, array: np.ndarray) -> np.ndarray:

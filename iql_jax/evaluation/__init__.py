@@ -10,7 +10,7 @@ Typical use (the training loop does this before training and at every evaluation
     result.aggregate()  # {"return_mean": ..., "score_mean": ..., ...}
 """
 
-from iql_jax.evaluation.envs import EvalEnvSpec, check_dimensions, resolve_eval_env
+from iql_jax.evaluation.envs import EvalEnvSpec, check_dimensions, online_env, resolve_eval_env
 from iql_jax.evaluation.rollout import EvalResult, evaluate, make_eval_envs
 from iql_jax.evaluation.scores import D4RL_REF_SCORES, normalized_score, reference_scores
 
@@ -22,6 +22,7 @@ __all__ = [
     "evaluate",
     "make_eval_envs",
     "normalized_score",
+    "online_env",
     "reference_scores",
     "resolve_eval_env",
 ]

@@ -8,8 +8,14 @@ benchmarks all agree:
 2. the dataset's evaluation spec (Minari records ``eval_env_spec`` as gymnasium ``EnvSpec`` JSON);
 3. the dataset's collection spec (``env_spec``), with its time limit capped at the registered one, because Minari
    collects mazes with ``max_episode_steps=1e6``;
-4. for D4RL-named datasets (``hopper-medium-v2``, ``antmaze-umaze-diverse-v0``, ...), the table below, which pairs
-   them with today's gymnasium environments (``shared/reference/d4rl-and-envs.md`` §7-§8).
+4. for datasets named after a catalogued task (``hopper-medium-v2``, ``antmaze-umaze-diverse-v0``, ...), the task's
+   evaluation environment from :mod:`iql_jax.tasks` (``shared/reference/d4rl-and-envs.md`` §7-§8): the fixed-goal
+   maps for mazes, Ant-v4 with contact forces for D4RL's 111-dim ant.
+
+Known differences: v5 locomotion changed healthy rewards (Walker2d also foot friction), so scores are approximate;
+maze coordinates are centred in gymnasium-robotics (D4RL's were not), so policies trained on D4RL's own maze files
+need a coordinate conversion; D4RL kitchen observations have 60 entries and FrankaKitchen-v1's 59, which
+:func:`check_dimensions` reports.
 
 Dict observations (mazes, kitchen) are flattened by :func:`iql_jax.data.spaces.flatten_observation` with the layout
 the data loader recorded (``DatasetInfo.extra["observation_layout"]``) or, failing that, the one
@@ -31,78 +37,7 @@ from iql_jax.data.spaces import flatten_observation, observation_layout
 from iql_jax.data.transitions import DatasetInfo
 from iql_jax.errors import EnvironmentMismatchError, IQLError
 from iql_jax.registry import register_robotics
-
-R, G = "r", "g"  # maze cells: reset (start) position, goal position
-
-# D4RL-like AntMaze evaluation maps (d4rl-and-envs.md §8, as Minari's evaluation specs): fixed start and goal.
-_ANTMAZE_MAPS = {
-    "umaze": [[1, 1, 1, 1, 1], [1, 0, 0, R, 1], [1, 0, 1, 1, 1], [1, 0, 0, G, 1], [1, 1, 1, 1, 1]],
-    "medium": [
-        [1, 1, 1, 1, 1, 1, 1, 1],
-        [1, R, 0, 1, 1, 0, 0, 1],
-        [1, 0, 0, 1, 0, 0, 0, 1],
-        [1, 1, 0, 0, 0, 1, 1, 1],
-        [1, 0, 0, 1, 0, 0, 0, 1],
-        [1, 0, 1, 0, 0, 1, 0, 1],
-        [1, 0, 0, 0, 1, 0, G, 1],
-        [1, 1, 1, 1, 1, 1, 1, 1],
-    ],
-    "large": [
-        [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1],
-        [1, R, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1],
-        [1, 0, 1, 1, 0, 1, 0, 1, 0, 1, 0, 1],
-        [1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1],
-        [1, 0, 1, 1, 1, 1, 0, 1, 1, 1, 0, 1],
-        [1, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 1],
-        [1, 1, 0, 1, 0, 1, 0, 1, 0, 1, 1, 1],
-        [1, 0, 0, 1, 0, 0, 0, 1, 0, G, 0, 1],
-        [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1],
-    ],
-}
-
-
-def _goal_only(maze: list, goal: tuple[int, int]) -> list:
-    """The same maze without its start cell and with the goal at ``goal``; D4RL maze2d resets anywhere free."""
-    out = [[0 if cell == R else cell for cell in row] for row in maze]
-    out[goal[0]][goal[1]] = G
-    return out
-
-
-# D4RL maze2d used the same three layouts with one fixed goal cell ('G' in d4rl/pointmaze/maze_model.py) and random
-# free-cell resets. gymnasium-robotics' U-maze row 2 is [1, 1, 1, 0, 1], unlike the AntMaze evaluation map above.
-_U_MAZE = [[1, 1, 1, 1, 1], [1, 0, 0, 0, 1], [1, 1, 1, 0, 1], [1, 0, 0, 0, 1], [1, 1, 1, 1, 1]]
-_POINTMAZE_MAPS = {
-    "umaze": _goal_only(_U_MAZE, (1, 1)),
-    "medium": _goal_only(_ANTMAZE_MAPS["medium"], (6, 6)),
-    "large": _goal_only(_ANTMAZE_MAPS["large"], (7, 9)),
-}
-_MAZE_EVAL = {"continuing_task": True, "reset_target": False}  # reward on every step at the goal, goal never moves
-_KITCHEN_TASKS = {  # D4RL: complete and partial share the task list; mixed swaps the slide cabinet for a burner
-    "complete": ["microwave", "kettle", "light switch", "slide cabinet"],
-    "partial": ["microwave", "kettle", "light switch", "slide cabinet"],
-    "mixed": ["microwave", "kettle", "bottom burner", "light switch"],
-}
-
-# D4RL dataset-name prefix -> (gymnasium id, kwargs). The longest prefix followed by "-" wins.
-# Known differences (d4rl-and-envs.md §8): v5 locomotion changed healthy rewards (Walker2d also foot friction), so
-# scores are approximate; ``ant`` uses Ant-v4 with contact forces because only it reproduces D4RL's 111-dim
-# observation (Ant-v5 gives 105); maze coordinates are centred in gymnasium-robotics (D4RL's were not), so policies
-# trained on D4RL's own maze files need a coordinate conversion; D4RL kitchen observations have 60 entries and
-# FrankaKitchen-v1's 59, which check_dimensions reports.
-D4RL_ENVS: dict[str, tuple[str, dict[str, Any]]] = {
-    "halfcheetah": ("HalfCheetah-v5", {}),
-    "hopper": ("Hopper-v5", {}),
-    "walker2d": ("Walker2d-v5", {}),
-    "ant": ("Ant-v4", {"use_contact_forces": True}),
-    **{f"maze2d-{s}{d}": (f"PointMaze_{n}-v3", {"maze_map": _POINTMAZE_MAPS[s], **_MAZE_EVAL,
-                                                 "reward_type": "dense" if d else "sparse"})
-       for s, n in [("umaze", "UMaze"), ("medium", "Medium"), ("large", "Large")] for d in ("", "-dense")},
-    **{f"antmaze-{s}": (f"AntMaze_{n}-v4", {"maze_map": _ANTMAZE_MAPS[s], **_MAZE_EVAL})
-       for s, n in [("umaze", "UMaze"), ("medium", "Medium"), ("large", "Large")]},
-    **{f"kitchen-{s}": ("FrankaKitchen-v1", {"tasks_to_complete": t}) for s, t in _KITCHEN_TASKS.items()},
-    **{task: (f"AdroitHand{task.capitalize()}-v1", {}) for task in ("pen", "door", "hammer", "relocate")},
-}
-
+from iql_jax.tasks import find_task
 
 @dataclass(frozen=True)
 class EvalEnvSpec:
@@ -176,9 +111,8 @@ def resolve_eval_env(info: DatasetInfo | None = None, env_id: str | None = None,
         registered = _registered_limit(spec.env_id)
         if registered is not None and (spec.max_episode_steps is None or spec.max_episode_steps > registered):
             spec = EvalEnvSpec(spec.env_id, spec.kwargs, registered)
-    elif info is not None and (match := _d4rl_prefix(info.name)) is not None:
-        d4rl_id, d4rl_kwargs = D4RL_ENVS[match]
-        spec = EvalEnvSpec(d4rl_id, copy.deepcopy(d4rl_kwargs))
+    elif info is not None and (task := find_task(info.name)) is not None and task.env_id is not None:
+        spec = EvalEnvSpec(task.env_id, task.eval_kwargs(), task.max_episode_steps)
     else:
         name = f"dataset {info.name!r} ({info.source})" if info is not None else "no dataset"
         raise IQLError(f"{name}: cannot tell which environment evaluates it: the dataset records no environment "
@@ -240,6 +174,13 @@ def _from_json(text: str, info: DatasetInfo, field_name: str) -> EvalEnvSpec:
                        f"{text[:80]!r} ({err})") from err
 
 
-def _d4rl_prefix(name: str) -> str | None:
-    matches = [prefix for prefix in D4RL_ENVS if name.startswith(prefix + "-")]
-    return max(matches, key=len) if matches else None
+def online_env(spec: EvalEnvSpec, domain: str | None) -> EvalEnvSpec:
+    """The environment fine-tuning collects in: for mazes, episodes end at the goal (``terminated``, so mask 0).
+
+    This is D4RL's ``eval=True`` AntMaze env the official fine-tuning script steps, and it matches the offline
+    recipe, where the goal-reaching step is terminal. Other domains collect in the evaluation env itself.
+    """
+    if domain not in ("maze", "antmaze"):
+        return spec
+    return EvalEnvSpec(spec.env_id, {**spec.kwargs, "continuing_task": False}, spec.max_episode_steps,
+                       spec.observation_layout)

@@ -93,7 +93,7 @@ def make_eval_envs(spec: EvalEnvSpec, num_envs: int) -> gym.vector.SyncVectorEnv
 
 def evaluate(policy_fn: PolicyFn, spec: EvalEnvSpec, num_members: int, episodes: int, seed: int,
              ref_scores: tuple[float, float] | None = None,
-             envs: gym.vector.SyncVectorEnv | None = None) -> EvalResult:
+             envs: gym.vector.SyncVectorEnv | None = None, score: str = "return") -> EvalResult:
     """Roll out ``num_members`` deterministic policies for ``episodes`` episodes each, in one batch.
 
     Args:
@@ -107,6 +107,8 @@ def evaluate(policy_fn: PolicyFn, spec: EvalEnvSpec, num_members: int, episodes:
         ref_scores: ``(ref_min, ref_max)`` for the normalised score
             (:func:`~iql_jax.evaluation.scores.reference_scores`), or ``None``.
         envs: sub-environments from :func:`make_eval_envs` to reuse (left open); ``None`` builds and closes its own.
+        score: ``"return"`` normalises the mean return; ``"success"`` (AntMaze, as D4RL) normalises the success
+            rate, each episode counting once however long it stays at the goal.
 
     Returns:
         An :class:`EvalResult`.
@@ -160,12 +162,15 @@ def evaluate(policy_fn: PolicyFn, spec: EvalEnvSpec, num_members: int, episodes:
     success_rate = None
     if any(flag is not None for flag in success):
         success_rate = np.array([bool(flag) for flag in success]).reshape(num_members, episodes).mean(axis=1)
+    if score == "success" and success_rate is None:
+        raise IQLError(f"evaluation: {spec.env_id} reports no success, so it cannot be scored by success rate")
+    scored = success_rate if score == "success" else mean_return
     return EvalResult(
         env_id=spec.env_id,
         returns=returns,
         episode_lengths=lengths,
         mean_return=mean_return,
-        normalized_score=None if ref_scores is None else normalized_score(mean_return, *ref_scores),
+        normalized_score=None if ref_scores is None else normalized_score(scored, *ref_scores),
         success_rate=success_rate,
     )
 

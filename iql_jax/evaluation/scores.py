@@ -23,31 +23,22 @@ import numpy as np
 
 from iql_jax.data.transitions import DatasetInfo
 from iql_jax.errors import IQLError
+from iql_jax.tasks import ADROIT_REFS, ANTMAZE_REFS, KITCHEN_REFS, LOCOMOTION_REFS
 
 
 def _table() -> dict[str, tuple[float, float]]:
-    """Expand d4rl-and-envs.md §1 row by row into one entry per dataset id."""
+    """Expand the catalogue's constants (d4rl-and-envs.md §1) into one entry per D4RL dataset id."""
     scores: dict[str, tuple[float, float]] = {}
-    locomotion = {  # <env>-random-v0 constants, which D4RL copies to every v1/v2 dataset of the same env
-        "halfcheetah": (-280.178953, 12135.0),
-        "hopper": (-20.272305, 3234.3),
-        "walker2d": (1.629008, 4592.3),
-    }
+    locomotion = {k: v for k, v in LOCOMOTION_REFS.items() if k != "ant"}  # D4RL lists no ant constants
     v0_sets = ("random", "medium", "expert", "medium-replay", "medium-expert")
     for env, ref in locomotion.items():
         scores.update({f"{env}-{d}-v0": ref for d in v0_sets})
         scores.update({f"{env}-{d}-{v}": ref for d in (*v0_sets, "full-replay") for v in ("v1", "v2")})
     # AntMaze v0 and v2 are in infos.py; v1 is not, but the 0/1 convention (score = success rate × 100) is the same.
     mazes = ("umaze", "umaze-diverse", "medium-play", "medium-diverse", "large-play", "large-diverse")
-    scores.update({f"antmaze-{m}-{v}": (0.0, 1.0) for m in mazes for v in ("v0", "v1", "v2")})
-    scores.update({f"kitchen-{d}-v0": (0.0, 4.0) for d in ("complete", "partial", "mixed")})
-    adroit = {  # <task>-human-v0 constants, which D4RL copies to every v1 dataset of the same task
-        "pen": (96.262799, 3076.8331017826877),
-        "hammer": (-274.856578, 12794.134825156867),
-        "relocate": (-6.425911, 4233.877797728884),
-        "door": (-56.512833, 2880.5693087298737),
-    }
-    for task, ref in adroit.items():
+    scores.update({f"antmaze-{m}-{v}": ANTMAZE_REFS for m in mazes for v in ("v0", "v1", "v2")})
+    scores.update({f"kitchen-{d}-v0": KITCHEN_REFS for d in ("complete", "partial", "mixed")})
+    for task, ref in ADROIT_REFS.items():
         scores.update({f"{task}-{d}-{v}": ref for d in ("human", "cloned", "expert") for v in ("v0", "v1")})
     return scores
 

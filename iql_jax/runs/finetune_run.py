@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import sys
 from pathlib import Path
 
 import jax
@@ -19,7 +20,7 @@ import numpy as np
 import iql_jax
 from iql_jax import engine
 from iql_jax.errors import IQLError
-from iql_jax.evaluation import evaluate, make_eval_envs
+from iql_jax.evaluation import evaluate, make_eval_envs, online_env
 from iql_jax.finetune import FinetuneState, constant_actor_lr, finetune_iter, init_finetune
 from iql_jax.runs import checkpoint, setup
 from iql_jax.runs.logs import RunLogger, read_eval
@@ -52,7 +53,12 @@ def finetune_run(offline_dir: str | Path, online_steps: int, *, out: str | None 
     logger._write_eval_rows([{**r, "normalized_score": "" if r["normalized_score"] is None else r["normalized_score"],
                               "success": "" if r["success"] is None else r["success"]}
                              for r in _raw_eval(offline_dir)], mode="w")
-    fstate = init_finetune(constant_actor_lr(states), capacity=plan["capacity"], env_seed=record["config"].run.seed)
+    states = constant_actor_lr(states)
+    if progress:
+        lrs = sorted({float(v) for v in np.asarray(states.hyper.actor_lr)})
+        print(f"online actor lr: constant {', '.join(f'{v:g}' for v in lrs)} (the offline start value; the offline "
+              f"run's {record['config'].agent.actor_lr_schedule} schedule ends here)", file=sys.stderr)
+    fstate = init_finetune(states, capacity=plan["capacity"], env_seed=record["config"].run.seed)
     return _online_loop(run_dir, plan, record, members, fstate, progress, stop_at)
 
 
@@ -89,7 +95,8 @@ def _online_loop(run_dir: Path, plan: dict, record: dict, members, fstate: Finet
     logger = RunLogger(run_dir, members)
     chunk = math.gcd(plan["eval_every"] or plan["checkpoint_every"], plan["checkpoint_every"])
     try:
-        for fstate, metrics in finetune_iter(fstate, offline, spec, total - done,
+        for fstate, metrics in finetune_iter(fstate, offline, online_env(spec, prepared.dataset.info.domain),
+                                             total - done,
                                              reward_transform=prepared.reward_transform,
                                              segment_steps=plan["checkpoint_every"],
                                              updates_per_collect=plan["updates_per_collect"], chunk_steps=chunk,
@@ -102,7 +109,7 @@ def _online_loop(run_dir: Path, plan: dict, record: dict, members, fstate: Finet
                                      or step == plan["online_steps"]):
                 result = evaluate(engine.population_policy(fstate.states), spec, len(members), episodes,
                                   seed=config.run.seed * 1_000_003 + base + step, ref_scores=prepared.ref_scores,
-                                  envs=envs)
+                                  envs=envs, score=prepared.score)
                 logger.log_eval(base + step, result)
             if step % plan["checkpoint_every"] == 0 or step == total:
                 checkpoint.save_checkpoint(run_dir, step, fstate, {"version": iql_jax.__version__, "phase": "online"},

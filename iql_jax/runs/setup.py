@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,9 +20,12 @@ import iql_jax
 from iql_jax.config import Preset, TrainConfig, config_from_dict, config_to_dict, get_preset, preset_for_domain
 from iql_jax.data import (Dataset, ObservationStats, RewardTransform, clip_actions, fit_observation_stats,
                           fit_reward_transform, load_dataset)
+from iql_jax.data.goals import apply_goal_mode, resolve_goal_mode
+from iql_jax.data.transforms import goal_terminals
 from iql_jax.data.transitions import Transitions, read_only
 from iql_jax.errors import IQLError
 from iql_jax.evaluation import EvalEnvSpec, check_dimensions, reference_scores, resolve_eval_env
+from iql_jax.tasks import score_kind
 
 CONFIG_FILE = "config.json"
 
@@ -37,6 +41,7 @@ class Prepared:
     obs_stats: ObservationStats | None
     eval_spec: EvalEnvSpec | None
     ref_scores: tuple[float, float] | None
+    score: str  # "return" or "success": how the normalised score is computed (the task catalogue's rule)
     fingerprint: str
 
 
@@ -62,8 +67,10 @@ def fingerprint(transitions: Transitions) -> str:
 def load(config: TrainConfig, progress: bool = True) -> Dataset:
     d = config.data
     builtin = d.dataset.partition(":")[0] in iql_jax.data.builtin_names()
+    hdf5 = Path(d.dataset).suffix.lower() in (".hdf5", ".h5")
     return load_dataset(d.dataset, steps=d.dataset_steps if builtin else None,
-                        seed=d.dataset_seed if builtin else None, progress=progress)
+                        seed=d.dataset_seed if builtin else None, progress=progress,
+                        max_episode_steps=d.max_episode_steps if hdf5 else None, env_id=d.env_id if hdf5 else None)
 
 
 def prepare(config: TrainConfig, dataset: Dataset | None = None, progress: bool = True,
@@ -74,12 +81,18 @@ def prepare(config: TrainConfig, dataset: Dataset | None = None, progress: bool 
         IQLError: bad data, an unknown preset, or an evaluation environment whose dimensions do not fit.
     """
     dataset = dataset if dataset is not None else load(config, progress)
+    goal, why = resolve_goal_mode(dataset, config.data.goal)
+    if progress:
+        print(f"goal: {goal} ({why}; --data.goal {'auto' if config.data.goal == 'auto' else goal})", file=sys.stderr)
+    dataset = apply_goal_mode(dataset, goal)
     preset = choose_preset(config, dataset.info.domain)
     kind = config.data.reward_transform or preset.reward_transform
     if config.preset is None:
         config = dataclasses.replace(config, preset=preset.name)
-    config = dataclasses.replace(config, data=dataclasses.replace(config.data, reward_transform=kind))
+    config = dataclasses.replace(config, data=dataclasses.replace(config.data, reward_transform=kind, goal=goal))
     raw = dataset.transitions
+    if kind == "antmaze":
+        raw = goal_terminals(raw)
     transform = fit_reward_transform(kind, raw)
     actions = clip_actions(raw.actions) if config.data.clip_actions else raw.actions
     transitions = raw._replace(rewards=read_only(transform.apply(np.asarray(raw.rewards, np.float64))),
@@ -94,7 +107,7 @@ def prepare(config: TrainConfig, dataset: Dataset | None = None, progress: bool 
         finally:
             env.close()
     return Prepared(config, dataset, transitions, transform, stats, spec, reference_scores(dataset.info),
-                    fingerprint(raw))
+                    score_kind(dataset.info.domain), fingerprint(raw))
 
 
 def new_run_dir(config: TrainConfig) -> Path:
@@ -121,6 +134,9 @@ def write_run_config(run_dir: Path, prepared: Prepared, sweep: list, members: li
         "reward_transform": p.reward_transform._asdict(),
         "eval_env": None if p.eval_spec is None else dataclasses.asdict(p.eval_spec),
         "ref_scores": p.ref_scores,
+        "score": p.score,
+        "goal": {"mode": p.config.data.goal, **{k: p.dataset.info.extra[k] for k in ("relabel_goal", "relabel_radius")
+                                                if k in p.dataset.info.extra}},
     }
     (run_dir / CONFIG_FILE).write_text(json.dumps(record, indent=2, default=list) + "\n")
 

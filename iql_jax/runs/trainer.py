@@ -137,7 +137,8 @@ def _loop(run_dir: Path, prepared: setup.Prepared, states, members, step: int, p
             logger.log_metrics(step, metrics, {"time/updates_per_s": n / elapsed})
             if envs is not None and (_due(step, run.eval_every) or step == run.steps):
                 result = evaluate(engine.population_policy(states), spec, len(members), episodes,
-                                  seed=run.seed * 1_000_003 + step, ref_scores=prepared.ref_scores, envs=envs)
+                                  seed=run.seed * 1_000_003 + step, ref_scores=prepared.ref_scores, envs=envs,
+                                  score=prepared.score)
                 logger.log_eval(step, result)
                 agg = result.aggregate()
                 last_score = agg.get("score_mean", agg["return_mean"])
