@@ -108,17 +108,29 @@ def eval_command(run_dir: tyro.conf.Positional[str], episodes: int = 10, checkpo
     return 0
 
 
-def plot_command(run_dirs: tyro.conf.Positional[tuple[str, ...]], out: str = "score.png") -> int:
-    """Plot normalised score vs updates for one or more runs (mean and 95 % band over seeds).
+def plot_command(run_dirs: tyro.conf.Positional[tuple[str, ...]], out: str | None = None, values: bool = False,
+                 by: Literal["member", "setting"] = "member") -> int:
+    """Plot normalised score vs updates for one or more runs (mean and 95 % band over seeds), or, with --values,
+    the learned V(s) over a PointMaze run's free cells at zero velocity (walls, goal and starts drawn).
 
     Args:
-        run_dirs: run directories to overlay.
-        out: the PNG to write.
+        run_dirs: run directories to overlay (with --values: one figure per run).
+        out: the PNG to write (default score.png; with --values RUN_DIR/values.png, one run only).
+        values: draw value maps from each run's newest checkpoint instead of score curves.
+        by: with --values, one panel per member, or per hyperparameter setting (V averaged over its seeds).
     """
+    if values:
+        from iql_jax.runs.value_maps import plot_value_maps
+
+        if out is not None and len(run_dirs) > 1:
+            raise IQLError("--out: one file for one run; leave it out to write RUN_DIR/values.png for each run")
+        for run_dir in run_dirs:
+            print(plot_value_maps(run_dir, out, by))
+        return 0
     from iql_jax.runs.plots import plot_scores
 
     _require_runs(run_dirs)
-    print(plot_scores(run_dirs, out))
+    print(plot_scores(run_dirs, out or "score.png"))
     return 0
 
 
