@@ -244,7 +244,7 @@ def _commands() -> dict[str, tuple[str, Callable[[Sequence[str]], int]]]:
         "train": ("train IQL (or --resume a run)", _train),
         "eval": ("evaluate a run's checkpoint", _function(eval_command, "iql eval")),
         "finetune": ("fine-tune an offline run online", _function(finetune_command, "iql finetune")),
-        "plot": ("plot score curves of runs", _function(plot_command, "iql plot")),
+        "plot": ("plot score curves (or --values: value maps) of runs", _function(plot_command, "iql plot")),
         "report": ("results table across runs", _function(report_command, "iql report")),
         "export": ("export a policy as ONNX or StableHLO", _function(export_command, "iql export")),
         "data": ("list / generate / inspect datasets", lambda argv: _dispatch(argv, {
