@@ -122,6 +122,8 @@ def plot_command(run_dirs: tyro.conf.Positional[tuple[str, ...]], out: str | Non
     if values:
         from iql_jax.runs.value_maps import plot_value_maps
 
+        if not run_dirs:
+            raise IQLError("--values: expected at least one run directory")
         if out is not None and len(run_dirs) > 1:
             raise IQLError("--out: one file for one run; leave it out to write RUN_DIR/values.png for each run")
         for run_dir in run_dirs:

@@ -57,12 +57,12 @@ def load_member(run_dir: str | Path, member: int = 0, checkpoint: str | Path | N
             raise RunError(f"{run_dir}: no checkpoint in {run_dir / ckpt.CHECKPOINT_DIR}; train the run first "
                            f"(or resume it with `iql train --resume {run_dir}`)")
         checkpoint = None if latest is None else latest[1]
+    # A missing config.json is reported by load_run ("not a run directory").
     states, members, record, step = load_run(run_dir, checkpoint)
     if not isinstance(member, int) or not 0 <= member < len(members):
         choices = ", ".join(f"{m.index} ({m.label})" for m in members)
         raise RunError(f"{run_dir}: member {member} does not exist; expected one of {choices}")
-    path = Path(checkpoint) if checkpoint is not None else ckpt.latest_checkpoint(run_dir)[1]
-    return LoadedMember(engine.member(states, member), members[member], record, step, path, run_dir)
+    return LoadedMember(engine.member(states, member), members[member], record, step, Path(checkpoint), run_dir)
 
 
 def policy_function(state: agent.IQLState) -> Callable:
