@@ -27,6 +27,7 @@ import numpy as np  # noqa: E402
 import common  # noqa: E402  (applies the init work-around before any training)
 from iql_jax.runs.plots import plot_scores  # noqa: E402
 from iql_jax.runs.setup import prepare  # noqa: E402
+from iql_jax.runs.value_maps import plot_value_maps  # noqa: E402
 from iql_jax.runs.stats import mean_ci95  # noqa: E402
 
 NAME = "fig2"
@@ -113,6 +114,8 @@ def main():
     plot = plot_fig2(out / f"{stem}.png", scores, steps, v_by_setting, ref)
     curves = out / f"{stem}_scores.png"
     plot_scores([run_dir], curves)
+    # The paper's Fig. 2 picture: V over the maze per setting (τ 0.5 / 0.7 / 0.9, BC), averaged over seeds.
+    value_map = plot_value_maps(run_dir, out / f"{stem}_values.png", by="setting")
     wall = time.perf_counter() - t0
 
     note = common.settings_note(args, size, len(SETTINGS), "", "antmaze preset (τ 0.9, β 10, r − 1, goal terminal, "
@@ -132,9 +135,11 @@ def main():
             + "\n".join(value_rows) + "\n\n"
             + f"Training alone (compile, updates, evaluations): {train_wall / 60:.1f} min; the engine ran "
               f"{common.engine_updates_per_s(run_dir):,.0f} member-updates/s.\n\n"
-            + f"![Fig. 2]({plot.name}) ![score curves]({curves.name})\n")
+            + f"![Fig. 2]({plot.name}) ![score curves]({curves.name})\n\n"
+            + "V(x, y) at zero velocity per setting, mean over seeds (walls dark, goal ★, start ○):\n\n"
+            + f"![value maps]({value_map.name})\n")
     common.write_markdown(out, stem, text)
-    common.copy_figures([plot, curves], args.figures)
+    common.copy_figures([plot, curves, value_map], args.figures)
     print(f"[wall] {wall:.0f} s")
 
 

@@ -7,7 +7,8 @@ The public surface:
 * the agent: :class:`IQLState`, :func:`init`, :func:`update`, :func:`act`;
 * the engine: :func:`device_data`, :func:`train_step`, :func:`train_chunk`, :func:`init_population`,
   :func:`population_policy`;
-* data: :class:`Transitions`, :class:`Dataset`.
+* data: :class:`Transitions`, :class:`Dataset`;
+* deployment: :func:`load_policy` (a run's policy, numpy in and out) and :func:`export_policy` (ONNX, StableHLO).
 """
 
 from iql_jax.agent import Hyper, IQLState, act, init, update, values
@@ -17,12 +18,14 @@ from iql_jax.data.transitions import Dataset, DatasetInfo, Transitions
 from iql_jax.engine import (Member, device_data, init_population, member, population_policy, train_chunk,
                             train_step)
 from iql_jax.errors import ConfigError, DataError, IQLError
+from iql_jax.export import export_policy
+from iql_jax.policy import load_policy
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AgentConfig", "ConfigError", "DataConfig", "DataError", "Dataset", "DatasetInfo", "Hyper", "IQLError",
     "IQLState", "Member", "PRESETS", "RunConfig", "TrainConfig", "Transitions", "act", "device_data",
-    "get_preset", "init", "init_population", "member", "population_policy", "preset_for_domain", "train_chunk",
-    "train_step", "update", "values", "__version__",
+    "export_policy", "get_preset", "init", "init_population", "load_policy", "member", "population_policy",
+    "preset_for_domain", "train_chunk", "train_step", "update", "values", "__version__",
 ]

@@ -6,7 +6,9 @@ signatures (their docstrings are the ``--help`` text); this module only dispatch
     iql train --resume DIR
     iql eval RUN_DIR [--episodes N] [--checkpoint FILE]
     iql finetune RUN_DIR --online-steps N [--eval-every N] [--resume]
-    iql plot RUN_DIR... [--out FILE]        iql report RUN_DIR... [--out FILE]
+    iql plot RUN_DIR... [--out FILE]        iql plot --values RUN_DIR... [--out FILE]
+    iql report RUN_DIR... [--out FILE]
+    iql export RUN_DIR [--member M] [--format onnx|stablehlo] [--out FILE] [--checkpoint FILE]
     iql data list | generate NAME | inspect SRC
     iql presets
 
@@ -19,7 +21,7 @@ import dataclasses
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Literal, Sequence
 
 import tyro
 
@@ -115,17 +117,31 @@ def eval_command(run_dir: tyro.conf.Positional[str], episodes: int = 10, checkpo
     return 0
 
 
-def plot_command(run_dirs: tyro.conf.Positional[tuple[str, ...]], out: str = "score.png") -> int:
-    """Plot normalised score vs updates for one or more runs (mean and 95 % band over seeds).
+def plot_command(run_dirs: tyro.conf.Positional[tuple[str, ...]], out: str | None = None, values: bool = False,
+                 by: Literal["member", "setting"] = "member") -> int:
+    """Plot normalised score vs updates for one or more runs (mean and 95 % band over seeds), or, with --values,
+    the learned V(s) over a PointMaze run's free cells at zero velocity (walls, goal and starts drawn).
 
     Args:
-        run_dirs: run directories to overlay.
-        out: the PNG to write.
+        run_dirs: run directories to overlay (with --values: one figure per run).
+        out: the PNG to write (default score.png; with --values RUN_DIR/values.png, one run only).
+        values: draw value maps from each run's newest checkpoint instead of score curves.
+        by: with --values, one panel per member, or per hyperparameter setting (V averaged over its seeds).
     """
+    if values:
+        from iql_jax.runs.value_maps import plot_value_maps
+
+        if not run_dirs:
+            raise IQLError("--values: expected at least one run directory")
+        if out is not None and len(run_dirs) > 1:
+            raise IQLError("--out: one file for one run; leave it out to write RUN_DIR/values.png for each run")
+        for run_dir in run_dirs:
+            print(plot_value_maps(run_dir, out, by))
+        return 0
     from iql_jax.runs.plots import plot_scores
 
     _require_runs(run_dirs)
-    print(plot_scores(run_dirs, out))
+    print(plot_scores(run_dirs, out or "score.png"))
     return 0
 
 
@@ -185,6 +201,30 @@ def finetune_command(run_dir: tyro.conf.Positional[str], online_steps: int = 100
     return 0
 
 
+def export_command(run_dir: tyro.conf.Positional[str], member: int = 0,
+                   format: Literal["onnx", "stablehlo"] = "onnx", out: str | None = None,
+                   checkpoint: str | None = None) -> int:
+    """Export one member's deterministic policy (normalisation included) as ONNX or StableHLO, with a sidecar JSON.
+
+    The model takes the flat observation vector `iql eval` feeds, `observations` (batch, obs_dim) float32, and
+    returns `actions` (batch, act_dim) in [-1, 1]. ONNX needs the `export` extra; StableHLO needs only jax.
+
+    Args:
+        run_dir: the run directory.
+        member: population member index (seed-major, as `iql eval` lists them).
+        format: onnx (run with onnxruntime, no JAX) or stablehlo (jax.export, reload with jax alone).
+        out: the model file (default: RUN_DIR/export/policy-m<member>.<format>); the sidecar is <out>.json.
+        checkpoint: a checkpoint file; the newest one by default.
+    """
+    from iql_jax.export import export_policy
+
+    result = export_policy(run_dir, member, format, out, checkpoint)
+    meta = result.metadata
+    print(f"{format} policy of member {meta['member']['label']} at step {meta['step']:,}: {result.path}")
+    print(f"observations ({meta['obs_dim']},) -> actions ({meta['act_dim']},) in [-1, 1]; sidecar: {result.sidecar}")
+    return 0
+
+
 def presets_command() -> int:
     """List the hyperparameter presets and what they reproduce."""
     for p in PRESETS.values():
@@ -218,8 +258,9 @@ def _commands() -> dict[str, tuple[str, Callable[[Sequence[str]], int]]]:
         "train": ("train IQL (or --resume a run)", _train),
         "eval": ("evaluate a run's checkpoint", _function(eval_command, "iql eval")),
         "finetune": ("fine-tune an offline run online", _function(finetune_command, "iql finetune")),
-        "plot": ("plot score curves of runs", _function(plot_command, "iql plot")),
+        "plot": ("plot score curves (or --values: value maps) of runs", _function(plot_command, "iql plot")),
         "report": ("results table across runs", _function(report_command, "iql report")),
+        "export": ("export a policy as ONNX or StableHLO", _function(export_command, "iql export")),
         "data": ("list / generate / inspect datasets", lambda argv: _dispatch(argv, {
             k: (k, v) for k, v in _data_commands().items()}, "iql data")),
         "presets": ("list the hyperparameter presets", _function(presets_command, "iql presets")),

@@ -31,3 +31,11 @@ class EnvironmentMismatchError(IQLError):
 
 class DivergenceError(IQLError):
     """Training produced a non-finite loss; the last good checkpoint is kept."""
+
+
+class RunError(IQLError):
+    """A run directory cannot give what was asked of it (no checkpoint yet, no such member)."""
+
+
+class ExportError(IQLError):
+    """A policy cannot be exported (a missing optional extra, a network the exporter does not know)."""

@@ -35,8 +35,9 @@ def summarize(run_dir: str | Path) -> dict:
     }
 
 
-def write_outputs(run_dir: str | Path, boundaries=()) -> dict:
-    """Write ``summary.json``, ``score.png``, ``losses.png`` and ``report.md``/``.csv`` into the run directory."""
+def write_outputs(run_dir: str | Path, boundaries=(), value_map: bool = False) -> dict:
+    """Write ``summary.json``, ``score.png``, ``losses.png`` and ``report.md``/``.csv`` into the run directory, and
+    with ``value_map`` for a PointMaze run ``values.png`` (V over the maze from the newest checkpoint)."""
     run_dir = Path(run_dir)
     summary = summarize(run_dir)
     summary["files"] = {
@@ -44,5 +45,11 @@ def write_outputs(run_dir: str | Path, boundaries=()) -> dict:
         "loss_plot": str(plot_losses(run_dir, run_dir / "losses.png")),
         "report": str(write_report([run_dir], run_dir / "report.md")[0]),
     }
+    if value_map:
+        from iql_jax.runs.setup import read_run_config
+        from iql_jax.runs.value_maps import is_maze_run, plot_value_maps
+
+        if is_maze_run(read_run_config(run_dir)):
+            summary["files"]["value_map"] = str(plot_value_maps(run_dir))
     (run_dir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n")
     return summary

@@ -152,7 +152,7 @@ def _loop(run_dir: Path, prepared: setup.Prepared, states, members, step: int, p
         logger.close()
         if envs is not None:
             envs.close()
-    summary = write_outputs(run_dir) if step == run.steps else {}
+    summary = write_outputs(run_dir, value_map=True) if step == run.steps else {}
     return RunResult(run_dir, states, members, step, summary)
 
 
