@@ -43,7 +43,7 @@ def _act(result, index, obs):
 
 def test_onnx_equals_act_on_1000_dataset_observations(run, tmp_path):
     result, obs = run
-    assert obs.shape == (1000, 4)
+    assert obs.shape == (1000, 6)  # goal-conditioned: [x, y, vx, vy, goal_x, goal_y]
     state = iql_jax.member(result.states, 1)
     assert not np.allclose(np.asarray(state.obs_std), 1.0)  # normalisation really is part of the function
     exported = export_policy(result.run_dir, member=1, format="onnx", out=tmp_path / "p.onnx")
@@ -63,7 +63,7 @@ def test_stablehlo_round_trip_is_exact(run, tmp_path):
     exported = export_policy(result.run_dir, member=0, format="stablehlo", out=tmp_path / "p.stablehlo")
     program = load_stablehlo(exported.path)
     before = stablehlo_program(load_member(result.run_dir, 0))
-    assert program.in_avals[0].shape[1] == 4 and program.platforms == before.platforms
+    assert program.in_avals[0].shape[1] == 6 and program.platforms == before.platforms
     reloaded = np.asarray(program.call(jnp.asarray(obs)))
     np.testing.assert_array_equal(reloaded, np.asarray(before.call(jnp.asarray(obs))))
     # Against act (parameters as arguments, not constants) XLA may fuse differently: float32 rounding only.
@@ -77,10 +77,10 @@ def test_sidecar_describes_the_member(run, tmp_path):
     meta = json.loads((tmp_path / "m1.onnx.json").read_text())
     assert exported.sidecar == tmp_path / "m1.onnx.json" and meta == exported.metadata
     assert meta["file"] == "m1.onnx" and meta["format"] == "onnx"
-    assert (meta["obs_dim"], meta["act_dim"], meta["step"]) == (4, 2, 200)
+    assert (meta["obs_dim"], meta["act_dim"], meta["step"]) == (6, 2, 200)
     assert meta["member"] == {"index": 1, "seed": 1, "label": "seed=1", "overrides": {}}
-    assert meta["input"]["observation_layout"] == ["observation"]
-    assert meta["input"]["shape"] == ["batch", 4] and meta["output"]["shape"] == ["batch", 2]
+    assert meta["input"]["observation_layout"] == ["observation", "desired_goal"]
+    assert meta["input"]["shape"] == ["batch", 6] and meta["output"]["shape"] == ["batch", 2]
     np.testing.assert_allclose(meta["input"]["obs_std"], np.asarray(result.states.obs_std[1]))
     assert meta["action_bounds"] == {"low": [-1.0, -1.0], "high": [1.0, 1.0]}
     assert meta["dataset"]["name"] == "pointmaze-umaze" and meta["eval_env"]["env_id"] == "PointMaze_UMaze-v3"
@@ -95,7 +95,7 @@ def test_load_policy_is_numpy_in_numpy_out(run):
     np.testing.assert_array_equal(batch, _act(result, 1, obs[:5]))
     np.testing.assert_allclose(policy(obs[0]), batch[0], atol=1e-6, rtol=0)  # one row: another CPU kernel
     assert policy.member.seed == 1 and policy.step == 200
-    with pytest.raises(RunError, match=r"shape \(4,\) or \(B, 4\)"):
+    with pytest.raises(RunError, match=r"shape \(6,\) or \(B, 6\)"):
         policy(obs[:5, :3])
 
 

@@ -73,7 +73,7 @@ def test_goal_conditioned_observations_get_the_fixed_goal(umaze):
 def sweep_run(tmp_path_factory, data_cache_dir):
     out = tmp_path_factory.mktemp("value-map-runs")
     agent = dataclasses.replace(get_preset("antmaze").agent, hidden_dims=(32, 32), batch_size=64)
-    config = TrainConfig(agent=agent, data=DataConfig(dataset="pointmaze-umaze:3000"),
+    config = TrainConfig(agent=agent, data=DataConfig(dataset="pointmaze-umaze:3000", goal="relabel"),
                          run=RunConfig(steps=100, seeds=2, chunk_size=100, eval_every=0, eval_episodes=1,
                                        checkpoint_every=100, out=str(out), name="sweep", quiet=True),
                          preset="antmaze")
