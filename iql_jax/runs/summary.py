@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from iql_jax.runs.files import write_atomic
 from iql_jax.runs.logs import read_eval
 from iql_jax.runs.plots import plot_losses, plot_scores
 from iql_jax.runs.report import write_report
@@ -44,5 +45,5 @@ def write_outputs(run_dir: str | Path, boundaries=()) -> dict:
         "loss_plot": str(plot_losses(run_dir, run_dir / "losses.png")),
         "report": str(write_report([run_dir], run_dir / "report.md")[0]),
     }
-    (run_dir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n")
+    write_atomic(run_dir / SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")
     return summary
