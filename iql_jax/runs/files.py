@@ -8,6 +8,7 @@ cut. A reader (or a crash at any moment) sees either the old file or the complet
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from pathlib import Path
@@ -24,7 +25,7 @@ def write_atomic(path: str | Path, data: bytes | str) -> Path:
     payload = data.encode() if isinstance(data, str) else data
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(3)}")
     try:
-        with open(tmp, "wb") as f:
+        with naming(path), open(tmp, "wb") as f:
             f.write(payload)
             f.flush()
             os.fsync(f.fileno())
@@ -34,6 +35,18 @@ def write_atomic(path: str | Path, data: bytes | str) -> Path:
         if tmp.exists():
             tmp.unlink()
     return path
+
+
+@contextlib.contextmanager
+def naming(path: str | Path):
+    """Attach ``path`` to an ``OSError`` that has no file name (a full disk fails in ``write``/``close``, which
+    name nothing), so the CLI's one-line message can say which file could not be written."""
+    try:
+        yield
+    except OSError as e:
+        if e.filename is None and e.errno is not None:
+            raise type(e)(e.errno, e.strerror, str(path)) from e
+        raise
 
 
 def fsync_dir(directory: str | Path) -> None:

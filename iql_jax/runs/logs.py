@@ -20,7 +20,7 @@ from typing import Sequence
 import numpy as np
 
 from iql_jax.errors import IQLError
-from iql_jax.runs.files import write_atomic
+from iql_jax.runs.files import naming, write_atomic
 
 METRICS_FILE = "metrics.jsonl"
 EVAL_FILE = "eval.csv"
@@ -71,7 +71,7 @@ class RunLogger:
     def log_metrics(self, step: int, metrics: dict, extra: dict | None = None) -> None:
         """One JSON line per member: its chunk-averaged metrics plus ``extra`` (throughput, phase)."""
         host = {k: np.asarray(v) for k, v in metrics.items()}
-        with open(self.run_dir / METRICS_FILE, "a") as f:
+        with naming(self.run_dir / METRICS_FILE), open(self.run_dir / METRICS_FILE, "a") as f:
             for m in self.members:
                 row = {"step": int(step), "member": m.index, "seed": m.seed, **(extra or {})}
                 row.update({k: _num(v[m.index]) for k, v in host.items()})
@@ -101,7 +101,7 @@ class RunLogger:
     def _write_eval_rows(self, rows, mode):
         path = self.run_dir / EVAL_FILE
         header = mode == "w" or not path.exists()
-        with open(path, mode, newline="") as f:
+        with naming(path), open(path, mode, newline="") as f:
             writer = csv.DictWriter(f, fieldnames=EVAL_COLUMNS)
             if header:
                 writer.writeheader()
