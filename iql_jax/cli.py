@@ -3,7 +3,7 @@ signatures (their docstrings are the ``--help`` text); this module only dispatch
 
     iql train [--preset P] [--dataset SRC] [--steps N] [--seeds S] [--eval-every N] [--eval-episodes N] [--out DIR]
               [--agent.FIELD V ...] [--data.FIELD V ...] [--run.FIELD V ...]
-    iql train --resume DIR
+    iql train --resume DIR [--steps N]      (no other option: the run's config.json fixes them)
     iql eval RUN_DIR [--episodes N] [--checkpoint FILE]
     iql finetune RUN_DIR --online-steps N [--eval-every N] [--resume]
     iql plot RUN_DIR... [--out FILE]        iql report RUN_DIR... [--out FILE]

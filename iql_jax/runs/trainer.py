@@ -219,8 +219,13 @@ def load_run(run_dir: str | Path, checkpoint_path: str | Path | None = None):
     record = setup.read_run_config(run_dir)
     config: TrainConfig = record["config"]
     d = record["dataset"]
-    seeds, sweep = _population_of(record)
-    template, members = engine.init_population(config.agent, seeds, d["obs_dim"], d["act_dim"],
+    try:
+        seeds, sweep = _population_of(record)
+        obs_dim, act_dim = int(d["obs_dim"]), int(d["act_dim"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise IQLError(f"{run_dir / setup.CONFIG_FILE}: unreadable run configuration (members or dataset "
+                       f"dimensions: {type(e).__name__}: {e})") from e
+    template, members = engine.init_population(config.agent, seeds, obs_dim, act_dim,
                                                decay_steps=config.run.steps, sweep=sweep)
     if checkpoint_path is None:
         latest = checkpoint.latest_checkpoint(run_dir)
