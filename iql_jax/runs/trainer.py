@@ -106,25 +106,33 @@ def _resume_locked(run_dir: Path, record: dict, progress: bool, stop_at: int | N
         states, header = checkpoint.load_checkpoint(latest[1], template, iql_jax.__version__)
         step = int(header["step"])
     if steps is not None and steps != config.run.steps:
-        prepared, states = _new_horizon(run_dir, record, prepared, states, step, steps)
+        prepared = _record_new_steps(run_dir, record, prepared, step, steps)
+    states = _cosine_horizon(states, prepared.config.run.steps, step)
     RunLogger(run_dir, members).truncate_after(step)
     return _loop(run_dir, prepared, states, members, step, progress, stop_at)
 
 
-def _new_horizon(run_dir: Path, record: dict, prepared: setup.Prepared, states, step: int, steps: int):
-    """Apply a new ``--steps`` on resume (see :func:`resume`): config.json, and the cosine horizon in the state."""
+def _record_new_steps(run_dir: Path, record: dict, prepared: setup.Prepared, step: int, steps: int):
+    """Apply a new ``--steps`` on resume (see :func:`resume`): checked, then recorded in ``config.json``."""
     config: TrainConfig = record["config"]
     if steps < step:
         raise IQLError(f"--steps {steps}: expected at least the {step:,} updates {run_dir} has already done")
     config = dataclasses.replace(config, run=dataclasses.replace(config.run, steps=steps))
     history = record.get("steps_changed", []) + [{"at_step": step, "from": record["config"].run.steps, "to": steps}]
     setup.write_record(run_dir, {**record, "config": config, "steps_changed": history})
-    hyper = states.hyper
-    horizon = jax.numpy.where(hyper.actor_decay_steps > 0, float(steps), 0.0).astype(hyper.actor_decay_steps.dtype)
-    if bool((hyper.actor_decay_steps > 0).any()):
-        print(f"--steps {steps}: the cosine actor-lr horizon moves from {record['config'].run.steps:,} to "
-              f"{steps:,} updates; from step {step:,} the actor lr follows the longer schedule", file=sys.stderr)
-    return dataclasses.replace(prepared, config=config), states.replace(hyper=hyper._replace(actor_decay_steps=horizon))
+    return dataclasses.replace(prepared, config=config)
+
+
+def _cosine_horizon(states, steps: int, step: int):
+    """Members with a cosine actor lr get the horizon ``config.json`` records (a no-op unless --steps changed it,
+    now or in a resume that crashed before its first checkpoint)."""
+    old = np.asarray(states.hyper.actor_decay_steps)
+    if not (old > 0).any() or np.all(old[old > 0] == steps):
+        return states
+    print(f"--steps {steps}: the cosine actor-lr horizon moves from {int(old.max()):,} to {steps:,} updates; from "
+          f"step {step:,} the actor lr follows the new schedule", file=sys.stderr)
+    horizon = np.where(old > 0, float(steps), 0.0).astype(old.dtype)
+    return states.replace(hyper=states.hyper._replace(actor_decay_steps=jax.numpy.asarray(horizon)))
 
 
 def _population_of(record: dict) -> tuple[list[int], list[dict]]:
