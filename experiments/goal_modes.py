@@ -46,8 +46,8 @@ def main() -> None:
     p.add_argument("--out", default=str(ROOT / "runs" / "goal_modes"))
     p.add_argument("--doc", default=str(ROOT / "docs" / "goal_modes.md"))
     args = p.parse_args()
-    lines = [f"| goal mode | fixed-goal map: score | success | registered env (random start+goal): score | success "
-             f"| wall |", "|---|---|---|---|---|---|"]
+    lines = ["| goal mode | fixed-goal map: score | success | registered env (random start+goal): score | success "
+             "| wall |", "|---|---|---|---|---|---|"]
     for mode in args.modes:
         name = f"{args.dataset.replace(':', '-')}-{mode}"
         start = time.time()

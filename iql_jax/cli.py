@@ -3,7 +3,7 @@ signatures (their docstrings are the ``--help`` text); this module only dispatch
 
     iql train [--preset P] [--dataset SRC] [--steps N] [--seeds S] [--eval-every N] [--eval-episodes N] [--out DIR]
               [--agent.FIELD V ...] [--data.FIELD V ...] [--run.FIELD V ...]
-    iql train --resume DIR
+    iql train --resume DIR [--steps N]      (no other option: the run's config.json fixes them)
     iql eval RUN_DIR [--episodes N] [--checkpoint FILE]
     iql finetune RUN_DIR --online-steps N [--eval-every N] [--resume]
     iql plot RUN_DIR... [--out FILE]        iql plot --values RUN_DIR... [--out FILE]
@@ -12,13 +12,16 @@ signatures (their docstrings are the ``--help`` text); this module only dispatch
     iql data list | generate NAME | inspect SRC
     iql presets
 
-Errors the user can fix print one line and exit with status 2 (no traceback).
+Errors the user can fix (bad data, options, damaged run files, OS errors such as permission or a full disk, running
+out of memory on the host or the accelerator, gymnasium errors) print one line and exit with status 2. Anything
+else is a bug: it prints the traceback and a request to report it, and exits with status 1.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import inspect
 import sys
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Literal, Sequence
@@ -26,7 +29,7 @@ from typing import Callable, Literal, Sequence
 import tyro
 
 from iql_jax.config import PRESETS, TrainConfig
-from iql_jax.errors import IQLError
+from iql_jax.errors import IQLError, user_fault
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,24 @@ class TrainArgs(TrainConfig):
     """
 
     resume: str | None = None
-    """Continue the run in this directory from its newest checkpoint (all other options are taken from the run)."""
+    """Continue the run in this directory from its newest checkpoint. Options come from the run's config.json; only
+    --steps (a new total, e.g. to extend a finished run; a cosine actor lr then stretches to the new total) and
+    --quiet may be given, any other option is refused."""
+
+
+# Options ``iql train --resume`` applies; everything else would change what the checkpoints mean.
+RESUME_OPTIONS = {"--steps": "steps", "--run.steps": "steps", "--quiet": "quiet", "--run.quiet": "quiet",
+                  "--run.no-quiet": "quiet", "--resume": "resume"}
+
+
+def _resume_options(argv: Sequence[str]) -> None:
+    """Refuse, in one line, any option that ``--resume`` would otherwise silently ignore."""
+    given = [a.split("=", 1)[0] for a in argv if a.startswith("--")]
+    refused = [a for a in given if a not in RESUME_OPTIONS]
+    if refused:
+        raise IQLError(f"iql train --resume: {', '.join(refused)} cannot be changed when resuming (the run's "
+                       "config.json fixes it); allowed: --steps N (a new total) and --quiet; start a new run to "
+                       "change anything else")
 
 
 def _train(argv: Sequence[str]) -> int:
@@ -46,7 +66,9 @@ def _train(argv: Sequence[str]) -> int:
 
     args = tyro.cli(TrainArgs, args=argv, prog="iql train")
     if args.resume:
-        result = resume(args.resume, progress=not args.run.quiet)
+        _resume_options(argv)
+        steps = args.run.steps if any(a.split("=", 1)[0] in ("--steps", "--run.steps") for a in argv) else None
+        result = resume(args.resume, progress=not args.run.quiet, steps=steps)
     else:
         # Load the data first: its domain picks the preset, whose values become the defaults that explicit
         # options then override (a second, identical parse with the preset as the default).
@@ -186,9 +208,14 @@ def finetune_command(run_dir: tyro.conf.Positional[str], online_steps: int = 100
         resume: continue the fine-tuning run RUN_DIR from its newest checkpoint.
         quiet: no progress bar.
     """
-    from iql_jax.runs.finetune_run import finetune_run, resume_finetune
+    from iql_jax.runs.finetune_run import FINETUNE_FILE, finetune_run, resume_finetune
 
     if resume:
+        given = {k: v for k, v in locals().items() if k in _FINETUNE_PLAN and v != _FINETUNE_DEFAULTS[k]}
+        if given:
+            raise IQLError(f"iql finetune --resume: {', '.join('--' + k.replace('_', '-') for k in given)} cannot "
+                           f"be changed when resuming (the run's {FINETUNE_FILE} fixes it); only --quiet may be "
+                           "given")
         result = resume_finetune(run_dir, progress=not quiet)
     else:
         result = finetune_run(run_dir, online_steps, out=out, name=name, eval_every=eval_every,
@@ -223,6 +250,11 @@ def export_command(run_dir: tyro.conf.Positional[str], member: int = 0,
     print(f"{format} policy of member {meta['member']['label']} at step {meta['step']:,}: {result.path}")
     print(f"observations ({meta['obs_dim']},) -> actions ({meta['act_dim']},) in [-1, 1]; sidecar: {result.sidecar}")
     return 0
+
+
+_FINETUNE_PLAN = ("online_steps", "eval_every", "eval_episodes", "checkpoint_every", "updates_per_collect",
+                  "capacity", "out", "name")
+_FINETUNE_DEFAULTS = {k: p.default for k, p in inspect.signature(finetune_command).parameters.items()}
 
 
 def presets_command() -> int:
@@ -290,6 +322,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; a run can continue with `iql train --resume RUN_DIR`", file=sys.stderr)
         return 130
+    except Exception as e:  # noqa: BLE001 - sorted into user-fixable (exit 2) and bugs (traceback, exit 1)
+        message = user_fault(e)
+        if message is not None:
+            print(f"error: {message}", file=sys.stderr)
+            return 2
+        traceback.print_exc()
+        print(f"error: unexpected {type(e).__name__}: this is a bug in iql-jax; please report it (the command, "
+              "the traceback above and `pip show iql-jax`) to the maintainers' issue tracker", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ The CLI prints the message without a traceback and exits with status 2.
 
 from __future__ import annotations
 
+import errno
+
 
 class IQLError(Exception):
     """Base class for errors the user can act on; the CLI shows only the message."""
@@ -30,7 +32,7 @@ class EnvironmentMismatchError(IQLError):
 
 
 class DivergenceError(IQLError):
-    """Training produced a non-finite loss; the last good checkpoint is kept."""
+    """Training produced a non-finite loss; the message names the newest checkpoint on disk (or says there is none)."""
 
 
 class RunError(IQLError):
@@ -39,3 +41,38 @@ class RunError(IQLError):
 
 class ExportError(IQLError):
     """A policy cannot be exported (a missing optional extra, a network the exporter does not know)."""
+
+
+def user_fault(exc: BaseException) -> str | None:
+    """The one-line message for a non-:class:`IQLError` failure the user can fix, or ``None`` for a bug.
+
+    The file system (permission, disk full, quota, a missing path), the machine's memory, the accelerator's memory
+    and gymnasium (unknown ids, missing extras) fail with their own exception types deep inside the libraries; the
+    CLI turns these into one line and exit status 2, and keeps the traceback for everything else.
+    """
+    if isinstance(exc, MemoryError):
+        return ("out of memory (MemoryError): the data or the population does not fit in RAM; use fewer --seeds, "
+                "a smaller dataset, or a machine with more memory")
+    if isinstance(exc, OSError):
+        where = ": ".join(str(f) for f in (exc.filename, exc.filename2) if f) or "a file operation"
+        advice = _OS_ADVICE.get(exc.errno, "check the path and its permissions")
+        return f"{where}: {exc.strerror or exc} ({type(exc).__name__}); {advice}"
+    text = str(exc)
+    if type(exc).__name__ in ("XlaRuntimeError", "JaxRuntimeError") and "RESOURCE_EXHAUSTED" in text:
+        first = text.strip().splitlines()[0][:200] if text.strip() else "RESOURCE_EXHAUSTED"
+        return (f"the accelerator ran out of memory ({first}); use fewer --seeds, a smaller --agent.batch-size or "
+                "smaller networks, or run on the CPU with JAX_PLATFORMS=cpu")
+    if type(exc).__module__.split(".")[0] == "gymnasium":
+        return (f"gymnasium: {type(exc).__name__}: {text.splitlines()[0] if text else ''}; check --env-id and "
+                "that the environment's extras are installed")
+    return None
+
+
+_OS_ADVICE = {
+    errno.ENOSPC: "no space left on the device: free some space or choose another --out",
+    errno.EDQUOT: "disk quota exceeded: free some space or choose another --out",
+    errno.EACCES: "permission denied: choose a directory you can write (--out) or fix its permissions",
+    errno.EPERM: "operation not permitted: choose a directory you can write (--out) or fix its permissions",
+    errno.EROFS: "read-only file system: choose another --out",
+    errno.ENOENT: "no such file or directory: check the path",
+}

@@ -17,6 +17,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from iql_jax.data.limits import check_declared_shape, check_links
 from iql_jax.data.transitions import Dataset, DatasetInfo
 from iql_jax.data.validate import DataWarning, make_transitions
 from iql_jax.errors import ConfigError, DataError
@@ -124,6 +125,7 @@ def _check_is_file(path: Path) -> None:
 
 def _read_qlearning(f: h5py.File, source: str, max_episode_steps: int | None) -> dict:
     """Check the keys' shapes from metadata first (cheap), then read and select the kept rows in float32."""
+    check_links(source, f)
     for key in REQUIRED_KEYS:
         if not isinstance(f.get(key), h5py.Dataset):
             top = ", ".join(k for k in f.keys() if isinstance(f[k], h5py.Dataset))
@@ -137,6 +139,7 @@ def _read_qlearning(f: h5py.File, source: str, max_episode_steps: int | None) ->
     vectors = ("rewards", "terminals") + (("timeouts",) if has_timeouts else ())
     for key in REQUIRED_KEYS + (("timeouts",) if has_timeouts else ()):
         dset = f[key]
+        check_declared_shape(source, key, dset)
         if dset.dtype.kind not in "biuf":
             raise DataError(source, key, "a numeric array", f"dtype {dset.dtype}")
         if dset.ndim == 0 or dset.shape[0] != n:

@@ -27,8 +27,9 @@ from typing import Any, NamedTuple
 import h5py
 import numpy as np
 
+from iql_jax.data.limits import check_declared_shape, check_episode_widths, open_episode
 from iql_jax.data.spaces import GOAL_KEYS, flatten_observation, observation_layout
-from iql_jax.data.transitions import Dataset, DatasetInfo, GoalArrays, Transitions, read_only
+from iql_jax.data.transitions import Dataset, DatasetInfo, GoalArrays, read_only
 from iql_jax.data.validate import make_transitions
 from iql_jax.errors import DataError
 from iql_jax.tasks import domain_of
@@ -232,7 +233,7 @@ def _read_episodes(path: Path, layout: tuple[str, ...] | None, goal_keys: tuple[
     with h5py.File(path, "r") as f:
         names = [k for k in f.keys() if k.startswith("episode_") and k[8:].isdigit()]
         for name in sorted(names, key=lambda k: int(k[8:])):
-            group = h5py.h5g.open(f.id, name.encode())
+            group = open_episode(f, name, str(path))
             rewards = _read(group, "rewards", path, name)
             steps = len(rewards)
             for field, minari_name in (("actions", "actions"), ("terminals", "terminations"),
@@ -245,6 +246,7 @@ def _read_episodes(path: Path, layout: tuple[str, ...] | None, goal_keys: tuple[
                 parts[key].append(_read(obs_group, key or "observations", path, name, steps + 1, label))
     if not parts["rewards"]:
         raise DataError(str(path), None, "at least one episode_<i> group", "none")
+    check_episode_widths(str(path), names, parts)
     steps = np.array([len(r) for r in parts["rewards"]])
     obs_rows = np.cumsum(steps + 1)
     is_last = np.zeros(obs_rows[-1], dtype=bool)
@@ -281,6 +283,7 @@ def _read(group, name: str, path: Path, episode: str, rows: int | None = None, l
     if rows is not None and (len(dset.shape) == 0 or dset.shape[0] != rows):
         expected = f"{rows} rows" + (" (T + 1, T = len(rewards))" if "observations" in label else "")
         raise DataError(str(path), label, expected, f"shape {dset.shape}")
+    check_declared_shape(str(path), label, dset)
     out = np.empty(dset.shape, dtype=dset.dtype)
     dset.read(h5py.h5s.ALL, h5py.h5s.ALL, out)
     return out

@@ -33,6 +33,7 @@ from typing import Any, Mapping
 import gymnasium as gym
 import numpy as np
 
+from iql_jax.data.limits import check_episode_limit
 from iql_jax.data.spaces import flatten_observation, observation_layout
 from iql_jax.data.transitions import DatasetInfo
 from iql_jax.errors import EnvironmentMismatchError, IQLError
@@ -168,6 +169,7 @@ def _from_json(text: str, info: DatasetInfo, field_name: str) -> EvalEnvSpec:
     try:
         record = json.loads(text)
         limit = record.get("max_episode_steps")
+        check_episode_limit(info.source, field_name, limit)
         return EvalEnvSpec(record["id"], dict(record.get("kwargs") or {}), None if limit is None else int(limit))
     except (ValueError, TypeError, KeyError, AttributeError) as err:
         raise IQLError(f"{info.source}: {field_name}: expected gymnasium EnvSpec JSON with an 'id', found "

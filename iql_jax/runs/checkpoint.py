@@ -11,15 +11,17 @@ built from the run's saved config.
 from __future__ import annotations
 
 import json
-import os
 import re
 import warnings
 from pathlib import Path
 from typing import Any
 
 import flax.serialization as serialization
+import numpy as np
+from flax.traverse_util import flatten_dict
 
 from iql_jax.errors import IQLError
+from iql_jax.runs.files import write_atomic
 
 CHECKPOINT_DIR = "checkpoints"
 _NAME = re.compile(r"^step_(\d+)\.msgpack$")
@@ -43,21 +45,6 @@ def latest_checkpoint(run_dir: str | Path) -> tuple[int, Path] | None:
     return found[-1] if found else None
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see either the old file or the complete new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def save_checkpoint(run_dir: str | Path, step: int, state: Any, header: dict, keep: int = 3) -> Path:
     """Write the checkpoint for ``step`` atomically, then delete all but the newest ``keep``.
 
@@ -67,7 +54,7 @@ def save_checkpoint(run_dir: str | Path, step: int, state: Any, header: dict, ke
     """
     payload = {"header": json.dumps({**header, "step": int(step)}), "state": serialization.to_state_dict(state)}
     path = checkpoint_path(run_dir, step)
-    write_atomically(path, serialization.msgpack_serialize(payload))
+    write_atomic(path, serialization.msgpack_serialize(payload))
     for _, old in list_checkpoints(run_dir)[:-max(1, keep)]:
         old.unlink(missing_ok=True)
     return path
@@ -89,11 +76,36 @@ def load_checkpoint(path: str | Path, template: Any, version: str | None = None)
     if version is not None and header.get("version") != version:
         warnings.warn(f"{path}: written by iql-jax {header.get('version')}, loading with {version}; "
                       "results may differ", stacklevel=2)
+    check_against_template(path, template, raw["state"])
     try:
         state = serialization.from_state_dict(template, raw["state"])
     except (ValueError, KeyError, TypeError) as e:
         raise IQLError(f"{path}: the checkpoint does not match this run's configuration ({e})") from e
     return state, header
+
+
+def check_against_template(path, template: Any, saved: Any) -> None:
+    """Refuse a checkpoint whose tree, shapes or dtypes differ from the state the run's config builds.
+
+    ``from_state_dict`` alone would accept arrays of any shape, and the mismatch would surface later as a flax or
+    XLA traceback; the usual cause is an edited ``config.json`` (e.g. other ``hidden_dims``), so the message says so.
+    """
+    want = flatten_dict(serialization.to_state_dict(template), sep="/")
+    have = flatten_dict(saved, sep="/") if isinstance(saved, dict) else {}
+    problem = None
+    if set(want) != set(have):
+        missing, extra = sorted(set(want) - set(have)), sorted(set(have) - set(want))
+        problem = (f"its tree differs ({len(missing)} entries missing, e.g. {missing[:1]}; {len(extra)} unexpected, "
+                   f"e.g. {extra[:1]})")
+    else:
+        for key, expected in want.items():
+            a, b = np.asarray(expected), np.asarray(have[key])
+            if a.shape != b.shape or a.dtype != b.dtype:
+                problem = f"{key}: expected {a.dtype}{list(a.shape)}, found {b.dtype}{list(b.shape)}"
+                break
+    if problem:
+        raise IQLError(f"{path}: the checkpoint does not match the state the run's config.json describes ({problem})"
+                       "; was config.json edited? Restore it, or start a new run")
 
 
 def _read(path: str | Path) -> dict:

@@ -10,45 +10,71 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 import sys
 from pathlib import Path
 
-import jax
 import numpy as np
 
 import iql_jax
 from iql_jax import engine
-from iql_jax.errors import IQLError
+from iql_jax.errors import ConfigError, IQLError
 from iql_jax.evaluation import evaluate, make_eval_envs, online_env
 from iql_jax.finetune import FinetuneState, constant_actor_lr, finetune_iter, init_finetune
 from iql_jax.runs import checkpoint, setup
+from iql_jax.runs.files import write_atomic
+from iql_jax.runs.lock import RunLock, claim_dir
 from iql_jax.runs.logs import RunLogger, read_eval
 from iql_jax.runs.stats import last_and_best, score_key
 from iql_jax.runs.summary import write_outputs
 from iql_jax.runs.trainer import RunResult, check_finite, load_run
 
 FINETUNE_FILE = "finetune.json"
+FINETUNE_ADVICE = ("fine-tuning is deterministic, so a resume would diverge again: retrain the offline run with "
+                   "smaller learning rates or rewards, then fine-tune that")
 
 
 def finetune_run(offline_dir: str | Path, online_steps: int, *, out: str | None = None, name: str | None = None,
                  eval_every: int = 10_000, eval_episodes: int | None = None, checkpoint_every: int = 10_000,
                  updates_per_collect: int = 1, capacity: int | None = None, progress: bool = True,
                  stop_at: int | None = None) -> RunResult:
-    """Fine-tune every member of an offline run online; a new run directory ``<offline>-finetune`` by default."""
+    """Fine-tune every member of an offline run online; a new run directory ``<offline>-finetune`` by default.
+
+    The options are checked, and the offline run loaded, before the new directory is created, so a mistake leaves
+    nothing behind.
+    """
+    check_options(online_steps=online_steps, eval_every=eval_every, eval_episodes=eval_episodes,
+                  checkpoint_every=checkpoint_every, updates_per_collect=updates_per_collect, capacity=capacity)
     offline_dir = Path(offline_dir)
     states, members, record, offline_step = load_run(offline_dir)
     run_dir = Path(out or offline_dir.parent) / (name or f"{offline_dir.name}-finetune")
     if (run_dir / FINETUNE_FILE).exists():
-        raise IQLError(f"{run_dir}: a fine-tuning run already exists; continue it with `iql finetune --resume`")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copy(offline_dir / setup.CONFIG_FILE, run_dir / setup.CONFIG_FILE)
+        raise IQLError(f"{run_dir}: a fine-tuning run already exists; continue it with "
+                       f"`iql finetune {run_dir} --resume`")
     episodes = eval_episodes if eval_episodes is not None else record["config"].run.eval_episodes
     plan = {"offline_run": str(offline_dir), "offline_step": offline_step, "online_steps": int(online_steps),
             "eval_every": int(eval_every), "eval_episodes": int(episodes), "checkpoint_every": int(checkpoint_every),
             "updates_per_collect": int(updates_per_collect), "capacity": int(capacity or online_steps),
             "version": iql_jax.__version__}
-    (run_dir / FINETUNE_FILE).write_text(json.dumps(plan, indent=2) + "\n")
+    run_dir, lock = claim_dir(run_dir, hint=f"continue a fine-tuning run with `iql finetune {run_dir} --resume`")
+    with lock:
+        write_atomic(run_dir / setup.CONFIG_FILE, (offline_dir / setup.CONFIG_FILE).read_bytes())
+        return _start(run_dir, offline_dir, plan, states, members, record, progress, stop_at)
+
+
+def check_options(**options) -> None:
+    """Refuse fine-tuning options that cannot work, naming the option (before anything is written)."""
+    minimum = {"online_steps": 1, "eval_every": 0, "eval_episodes": 0, "checkpoint_every": 1,
+               "updates_per_collect": 1, "capacity": 1}
+    for option, value in options.items():
+        if value is None and option in ("eval_episodes", "capacity"):
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum[option]:
+            raise ConfigError(f"--{option.replace('_', '-')}: expected an integer >= {minimum[option]}, "
+                              f"found {value!r}")
+
+
+def _start(run_dir: Path, offline_dir: Path, plan: dict, states, members, record, progress, stop_at) -> RunResult:
+    write_atomic(run_dir / FINETUNE_FILE, json.dumps(plan, indent=2) + "\n")
     logger = RunLogger(run_dir, members)
     logger._write_eval_rows([{**r, "normalized_score": "" if r["normalized_score"] is None else r["normalized_score"],
                               "success": "" if r["success"] is None else r["success"]}
@@ -63,9 +89,35 @@ def finetune_run(offline_dir: str | Path, online_steps: int, *, out: str | None 
 
 
 def resume_finetune(run_dir: str | Path, *, progress: bool = True, stop_at: int | None = None) -> RunResult:
-    """Continue a fine-tuning run from its newest checkpoint, bit-exactly."""
+    """Continue a fine-tuning run from its newest checkpoint, bit-exactly.
+
+    Raises:
+        IQLError: ``run_dir`` holds no fine-tuning record (an offline run, or a directory of something else), the
+            record is damaged, or another process is writing the run.
+    """
     run_dir = Path(run_dir)
-    plan = json.loads((run_dir / FINETUNE_FILE).read_text())
+    plan = _read_plan(run_dir)
+    with RunLock(run_dir):
+        return _resume(run_dir, plan, progress, stop_at)
+
+
+def _read_plan(run_dir: Path) -> dict:
+    path = run_dir / FINETUNE_FILE
+    if not path.is_file():
+        hint = (f"; it is an offline run: start fine-tuning with `iql finetune {run_dir}` (without --resume)"
+                if (run_dir / setup.CONFIG_FILE).is_file() else "")
+        raise IQLError(f"{run_dir}: not a fine-tuning run (no {FINETUNE_FILE}){hint}")
+    try:
+        plan = json.loads(path.read_text())
+        check_options(**{k: plan[k] for k in ("online_steps", "eval_every", "eval_episodes", "checkpoint_every",
+                                              "updates_per_collect", "capacity")})
+        plan["offline_run"], plan["offline_step"] = str(plan["offline_run"]), int(plan["offline_step"])
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError, ConfigError) as e:
+        raise IQLError(f"{path}: damaged fine-tuning record ({type(e).__name__}: {e})") from e
+    return plan
+
+
+def _resume(run_dir: Path, plan: dict, progress: bool, stop_at: int | None) -> RunResult:
     states, members, record, _ = load_run(plan["offline_run"])
     template = init_finetune(constant_actor_lr(states), capacity=plan["capacity"], env_seed=record["config"].run.seed)
     latest = checkpoint.latest_checkpoint(run_dir)
@@ -103,7 +155,8 @@ def _online_loop(run_dir: Path, plan: dict, record: dict, members, fstate: Finet
                                              progress=progress):
             step = int(fstate.online_step)
             per_member = {k: np.asarray(v) for k, v in metrics.items() if np.ndim(v) == 1}
-            check_finite({k: v for k, v in per_member.items() if not k.startswith("online/")}, members, base + step)
+            check_finite({k: v for k, v in per_member.items() if not k.startswith("online/")}, members, base + step,
+                         run_dir, FINETUNE_ADVICE, step_offset=base)
             logger.log_metrics(base + step, per_member, {"phase": "online"})
             if envs is not None and ((plan["eval_every"] and step % plan["eval_every"] == 0)
                                      or step == plan["online_steps"]):
@@ -123,9 +176,9 @@ def _online_loop(run_dir: Path, plan: dict, record: dict, members, fstate: Finet
     if done == plan["online_steps"]:
         summary = write_outputs(run_dir, boundaries=[base])
         summary["offline_to_online"] = offline_vs_online(run_dir, base)
-        (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-        with open(run_dir / "report.md", "a") as f:
-            f.write(render_table2([summary["offline_to_online"]]))
+        write_atomic(run_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
+        report = run_dir / "report.md"
+        write_atomic(report, report.read_text() + render_table2([summary["offline_to_online"]]))
     return RunResult(run_dir, fstate.states, members, base + done, summary)
 
 

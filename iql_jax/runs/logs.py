@@ -3,18 +3,24 @@ per member), plus optional TensorBoard / W&B mirrors that are off by default and
 asked.
 
 Both files are append-only; on resume, rows past the checkpoint's step are dropped first, so a crash followed by a
-resume leaves exactly the rows an uninterrupted run would have written.
+resume leaves exactly the rows an uninterrupted run would have written. A half-written last line (a process killed
+mid-append) is skipped by the readers and dropped, with a warning, on resume.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
+import warnings
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+
+from iql_jax.errors import IQLError
+from iql_jax.runs.files import naming, write_atomic
 
 METRICS_FILE = "metrics.jsonl"
 EVAL_FILE = "eval.csv"
@@ -44,21 +50,28 @@ class RunLogger:
             self._wandb = wandb_lib.init(dir=str(self.run_dir), config=config, name=self.run_dir.name)
 
     def truncate_after(self, step: int) -> None:
-        """Drop rows written after ``step`` (the checkpoint a resume starts from)."""
+        """Drop rows written after ``step`` (the checkpoint a resume starts from), and a torn last line.
+
+        A process killed while appending leaves a partial last line; it is dropped with a :class:`LogWarning`.
+        Damage anywhere else is an :class:`IQLError` naming the file and line. Both files are rewritten atomically.
+        """
         path = self.run_dir / METRICS_FILE
         if path.exists():
-            keep = [ln for ln in path.read_text().splitlines() if ln.strip() and json.loads(ln)["step"] <= step]
-            path.write_text("".join(ln + "\n" for ln in keep))
+            keep = [ln for _, ln, row in _metrics_rows(path, warn=True) if row["step"] <= step]
+            write_atomic(path, "".join(ln + "\n" for ln in keep))
         path = self.run_dir / EVAL_FILE
         if path.exists():
-            with open(path, newline="") as f:
-                rows = [r for r in csv.DictReader(f) if int(r["step"]) <= step]
-            self._write_eval_rows(rows, mode="w")
+            rows = [r for r in _eval_rows(path, warn=True) if int(r["step"]) <= step]
+            table = io.StringIO(newline="")
+            writer = csv.DictWriter(table, fieldnames=EVAL_COLUMNS)
+            writer.writeheader()
+            writer.writerows(rows)
+            write_atomic(path, table.getvalue())
 
     def log_metrics(self, step: int, metrics: dict, extra: dict | None = None) -> None:
         """One JSON line per member: its chunk-averaged metrics plus ``extra`` (throughput, phase)."""
         host = {k: np.asarray(v) for k, v in metrics.items()}
-        with open(self.run_dir / METRICS_FILE, "a") as f:
+        with naming(self.run_dir / METRICS_FILE), open(self.run_dir / METRICS_FILE, "a") as f:
             for m in self.members:
                 row = {"step": int(step), "member": m.index, "seed": m.seed, **(extra or {})}
                 row.update({k: _num(v[m.index]) for k, v in host.items()})
@@ -88,7 +101,7 @@ class RunLogger:
     def _write_eval_rows(self, rows, mode):
         path = self.run_dir / EVAL_FILE
         header = mode == "w" or not path.exists()
-        with open(path, mode, newline="") as f:
+        with naming(path), open(path, mode, newline="") as f:
             writer = csv.DictWriter(f, fieldnames=EVAL_COLUMNS)
             if header:
                 writer.writeheader()
@@ -109,18 +122,65 @@ class RunLogger:
 
 
 def read_metrics(run_dir: Path) -> list[dict]:
+    """``metrics.jsonl`` rows (a torn last line, from a killed process, is skipped)."""
     path = Path(run_dir) / METRICS_FILE
-    return [json.loads(ln) for ln in path.read_text().splitlines() if ln.strip()] if path.exists() else []
+    return [row for _, _, row in _metrics_rows(path)] if path.exists() else []
 
 
 def read_eval(run_dir: Path) -> list[dict]:
-    """``eval.csv`` rows with numbers parsed (empty cells become None)."""
+    """``eval.csv`` rows with numbers parsed (empty cells become None; a torn last line is skipped)."""
     path = Path(run_dir) / EVAL_FILE
     if not path.exists():
         return []
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
     parse = lambda v: None if v in ("", None) else float(v)
     return [{**r, "step": int(r["step"]), "member": int(r["member"]), "seed": int(r["seed"]),
              "return": parse(r["return"]), "normalized_score": parse(r["normalized_score"]),
-             "success": parse(r["success"])} for r in rows]
+             "success": parse(r["success"])} for r in _eval_rows(path)]
+
+
+class LogWarning(UserWarning):
+    """A log line was dropped (the half-written last line of a process that was killed)."""
+
+
+def complete_lines(path: Path, warn: bool = False) -> list[str]:
+    """The lines of an append-only log that were written completely.
+
+    Every row is written with its newline, so text after the last newline is the torn tail of a killed process.
+    """
+    try:
+        text = path.read_text()
+    except UnicodeDecodeError as e:
+        raise IQLError(f"{path}: expected a UTF-8 text log, found undecodable bytes ({e})") from e
+    lines = text.split("\n")
+    if lines[-1] and warn:
+        warnings.warn(LogWarning(f"{path}: dropped a half-written last line ({lines[-1][:40]!r}); the process "
+                                 "that wrote it was stopped mid-write"), stacklevel=3)
+    return [ln for ln in lines[:-1] if ln.strip()]
+
+
+def _metrics_rows(path: Path, warn: bool = False):
+    for number, line in enumerate(complete_lines(path, warn), 1):
+        try:
+            row = json.loads(line)
+            int(row["step"])
+        except (ValueError, KeyError, TypeError) as e:
+            raise IQLError(f"{path}: line {number}: expected a JSON object with a 'step', found {line[:60]!r} "
+                           f"({type(e).__name__}); remove the damaged line to continue") from None
+        yield number, line, row
+
+
+def _eval_rows(path: Path, warn: bool = False) -> list[dict]:
+    lines = complete_lines(path, warn)
+    if not lines:
+        return []
+    rows = list(csv.DictReader(lines))
+    for number, row in enumerate(rows, 2):
+        try:
+            int(row["step"]), int(row["member"]), int(row["seed"]), float(row["return"] or "nan")
+            if None in row or None in row.values():
+                raise ValueError("wrong number of columns")
+        except (ValueError, KeyError, TypeError) as e:
+            raise IQLError(f"{path}: line {number}: expected the columns {', '.join(EVAL_COLUMNS)}, found "
+                           f"{','.join(str(v) for v in row.values())[:60]!r} ({e}); remove the damaged line to "
+                           "continue") from None
+    return rows

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections import defaultdict
 from pathlib import Path
 from typing import Sequence
@@ -12,6 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from iql_jax.runs.files import write_atomic  # noqa: E402
 from iql_jax.runs.logs import read_eval, read_metrics  # noqa: E402
 from iql_jax.runs.stats import histories, mean_ci95, score_key  # noqa: E402
 
@@ -75,9 +77,10 @@ def plot_losses(run_dir: str | Path, out: str | Path) -> Path:
 
 
 def _save(fig, out) -> Path:
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    buffer = io.BytesIO()
+    try:
+        fig.savefig(buffer, format="png", dpi=110)
+    finally:
+        plt.close(fig)
+    return write_atomic(out, buffer.getvalue())

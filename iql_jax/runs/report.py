@@ -4,11 +4,14 @@ seeds, one row per run (and hyperparameter setting), and a total row."""
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections import defaultdict
 from pathlib import Path
 from typing import Sequence
 
+from iql_jax.errors import IQLError
+from iql_jax.runs.files import write_atomic
 from iql_jax.runs.logs import read_eval
 from iql_jax.runs.stats import last_and_best, mean_ci95, score_key
 
@@ -23,7 +26,7 @@ def table_rows(run_dirs: Sequence[str | Path]) -> list[dict]:
         evals = read_eval(run_dir)
         if not evals:
             continue
-        record = json.loads((run_dir / "config.json").read_text()) if (run_dir / "config.json").exists() else {}
+        record = _record(run_dir)
         key = score_key(evals)
         groups = defaultdict(list)
         for r in evals:
@@ -37,6 +40,14 @@ def table_rows(run_dirs: Sequence[str | Path]) -> list[dict]:
                          "seeds": len(lb), "steps": max(r["step"] for r in group), "score": key,
                          "last_mean": last[0], "last_ci95": last[1], "best_mean": best[0], "best_ci95": best[1]})
     return rows
+
+
+def _record(run_dir: Path) -> dict:
+    path = run_dir / "config.json"
+    try:
+        return json.loads(path.read_text()) if path.exists() else {}
+    except (ValueError, UnicodeDecodeError) as e:
+        raise IQLError(f"{path}: expected the run's JSON configuration, found unreadable text ({e})") from e
 
 
 def render_markdown(rows: list[dict]) -> str:
@@ -56,12 +67,9 @@ def render_markdown(rows: list[dict]) -> str:
 def write_report(run_dirs: Sequence[str | Path], out_md: str | Path) -> tuple[Path, Path]:
     """Write the Markdown table and a CSV with the same numbers (``.csv`` beside the ``.md``)."""
     rows = table_rows(run_dirs)
-    out_md = Path(out_md)
-    out_md.parent.mkdir(parents=True, exist_ok=True)
-    out_md.write_text(render_markdown(rows))
-    out_csv = out_md.with_suffix(".csv")
-    with open(out_csv, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-    return out_md, out_csv
+    out_md = write_atomic(out_md, render_markdown(rows))
+    table = io.StringIO(newline="")
+    writer = csv.DictWriter(table, fieldnames=COLUMNS)
+    writer.writeheader()
+    writer.writerows(rows)
+    return out_md, write_atomic(out_md.with_suffix(".csv"), table.getvalue())

@@ -21,10 +21,13 @@ from iql_jax.config import Preset, TrainConfig, config_from_dict, config_to_dict
 from iql_jax.data import (Dataset, ObservationStats, RewardTransform, clip_actions, fit_observation_stats,
                           fit_reward_transform, load_dataset)
 from iql_jax.data.goals import apply_goal_mode, resolve_goal_mode
+from iql_jax.data.limits import check_episode_limit
 from iql_jax.data.transforms import goal_terminals
 from iql_jax.data.transitions import Transitions, read_only
 from iql_jax.errors import IQLError
 from iql_jax.evaluation import EvalEnvSpec, check_dimensions, reference_scores, resolve_eval_env
+from iql_jax.runs.files import write_atomic
+from iql_jax.runs.lock import RunLock, claim_dir
 from iql_jax.tasks import score_kind
 
 CONFIG_FILE = "config.json"
@@ -110,15 +113,14 @@ def prepare(config: TrainConfig, dataset: Dataset | None = None, progress: bool 
                     score_kind(dataset.info.domain), fingerprint(raw))
 
 
-def new_run_dir(config: TrainConfig) -> Path:
-    name = config.run.name or "{}-{}-{}".format(Path(config.data.dataset).stem.replace(":", "-"),
-                                                config.preset, time.strftime("%Y%m%d-%H%M%S"))
-    path = Path(config.run.out) / name
-    if (path / CONFIG_FILE).exists():
-        raise IQLError(f"{path}: a run already exists here; resume it with `iql train --resume {path}` "
-                       "or choose another --run.name")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+def new_run_dir(config: TrainConfig) -> tuple[Path, RunLock]:
+    """Create and lock the run directory: ``--run.name`` exactly, else ``<dataset>-<preset>-<time>`` (``-2``, ``-3``,
+    … appended when another run took that name in the same second)."""
+    if config.run.name:
+        return claim_dir(Path(config.run.out) / config.run.name)
+    name = "{}-{}-{}".format(Path(config.data.dataset).stem.replace(":", "-"), config.preset,
+                             time.strftime("%Y%m%d-%H%M%S"))
+    return claim_dir(Path(config.run.out) / name, numbered=True)
 
 
 def write_run_config(run_dir: Path, prepared: Prepared, sweep: list, members: list) -> None:
@@ -138,7 +140,14 @@ def write_run_config(run_dir: Path, prepared: Prepared, sweep: list, members: li
         "goal": {"mode": p.config.data.goal, **{k: p.dataset.info.extra[k] for k in ("relabel_goal", "relabel_radius")
                                                 if k in p.dataset.info.extra}},
     }
-    (run_dir / CONFIG_FILE).write_text(json.dumps(record, indent=2, default=list) + "\n")
+    write_record(run_dir, record)
+
+
+def write_record(run_dir: Path, record: dict) -> None:
+    """Write ``config.json`` atomically (``record["config"]`` may be a :class:`TrainConfig`)."""
+    if isinstance(record.get("config"), TrainConfig):
+        record = {**record, "config": config_to_dict(record["config"])}
+    write_atomic(Path(run_dir) / CONFIG_FILE, json.dumps(record, indent=2, default=list) + "\n")
 
 
 def read_run_config(run_dir: str | Path) -> dict:
@@ -149,8 +158,12 @@ def read_run_config(run_dir: str | Path) -> dict:
     try:
         record = json.loads(path.read_text())
         record["config"] = config_from_dict(record["config"])
-    except (ValueError, KeyError, TypeError) as e:
-        raise IQLError(f"{path}: unreadable run configuration ({e})") from e
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise IQLError(f"{path}: unreadable run configuration ({type(e).__name__}: {e})") from e
+    except IQLError as e:  # a field the config classes refuse (e.g. an edited run.steps of 0)
+        raise IQLError(f"{path}: {e}") from e
+    if not isinstance(record.get("dataset"), dict) or not isinstance(record.get("members"), list):
+        raise IQLError(f"{path}: unreadable run configuration (expected 'dataset' and 'members' entries)")
     return record
 
 
@@ -158,6 +171,7 @@ def eval_spec_from_record(record: dict) -> EvalEnvSpec | None:
     env = record.get("eval_env")
     if env is None:
         return None
+    check_episode_limit(CONFIG_FILE, "eval_env", env.get("max_episode_steps"))
     layout = env.get("observation_layout")
     return EvalEnvSpec(env["env_id"], env.get("kwargs") or {}, env.get("max_episode_steps"),
                        tuple(layout) if layout else None)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from iql_jax.runs.files import write_atomic
 from iql_jax.runs.logs import read_eval
 from iql_jax.runs.plots import plot_losses, plot_scores
 from iql_jax.runs.report import write_report
@@ -51,5 +52,5 @@ def write_outputs(run_dir: str | Path, boundaries=(), value_map: bool = False) -
 
         if is_maze_run(read_run_config(run_dir)):
             summary["files"]["value_map"] = str(plot_value_maps(run_dir))
-    (run_dir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n")
+    write_atomic(run_dir / SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")
     return summary

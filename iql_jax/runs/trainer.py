@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Sequence
 
 import jax
 import numpy as np
@@ -25,6 +26,7 @@ from iql_jax.data import Dataset
 from iql_jax.errors import DivergenceError, IQLError
 from iql_jax.evaluation import evaluate, make_eval_envs
 from iql_jax.runs import checkpoint, setup
+from iql_jax.runs.lock import RunLock
 from iql_jax.runs.logs import RunLogger
 from iql_jax.runs.summary import write_outputs
 
@@ -61,17 +63,35 @@ def train(config: TrainConfig, *, dataset: Dataset | None = None, sweep=None,
         stop_at: stop (after checkpointing) once this many updates are done; for tests and staged runs.
     """
     prepared = setup.prepare(config, dataset, progress=progress and not config.run.quiet)
-    run_dir = setup.new_run_dir(prepared.config)
     seeds = [prepared.config.run.seed + i for i in range(prepared.config.run.seeds)]
     states, members = _template(prepared, seeds, sweep)
-    setup.write_run_config(run_dir, prepared, [dict(s) for s in engine.expand_sweep(sweep)], members)
-    return _loop(run_dir, prepared, states, members, 0, progress, stop_at)
+    run_dir, lock = setup.new_run_dir(prepared.config)
+    with lock:
+        setup.write_run_config(run_dir, prepared, [dict(s) for s in engine.expand_sweep(sweep)], members)
+        return _loop(run_dir, prepared, states, members, 0, progress, stop_at)
 
 
-def resume(run_dir: str | Path, *, progress: bool = True, stop_at: int | None = None) -> RunResult:
-    """Continue a run from its newest checkpoint (data fingerprint checked; logs past the checkpoint dropped)."""
+def resume(run_dir: str | Path, *, progress: bool = True, stop_at: int | None = None,
+           steps: int | None = None) -> RunResult:
+    """Continue a run from its newest checkpoint (data fingerprint checked; logs past the checkpoint dropped).
+
+    The run directory is locked for the whole resume: a second process writing it is refused, naming its pid.
+
+    Args:
+        steps: a new total number of updates, to extend a finished run (or lengthen or shorten an unfinished one;
+            never below the updates already done). It is recorded in ``config.json``. With the cosine actor-lr
+            schedule the cosine horizon becomes ``steps``: from the resume step t on the actor lr is
+            lr·½(1 + cos(π·t/steps)), a jump up from the old curve (which had reached 0 at the old end). The result
+            is then neither the original run continued nor a run started with ``steps``; a constant actor lr (and
+            the value and critic lrs, always constant) continue unchanged. Without ``steps`` a resume is bit-exact.
+    """
     run_dir = Path(run_dir)
     record = setup.read_run_config(run_dir)
+    with RunLock(run_dir):
+        return _resume_locked(run_dir, record, progress, stop_at, steps)
+
+
+def _resume_locked(run_dir: Path, record: dict, progress: bool, stop_at: int | None, steps: int | None):
     config: TrainConfig = record["config"]
     prepared = setup.prepare(config, progress=progress and not config.run.quiet)
     if prepared.fingerprint != record["dataset"]["fingerprint"]:
@@ -85,8 +105,34 @@ def resume(run_dir: str | Path, *, progress: bool = True, stop_at: int | None = 
     else:
         states, header = checkpoint.load_checkpoint(latest[1], template, iql_jax.__version__)
         step = int(header["step"])
+    if steps is not None and steps != config.run.steps:
+        prepared = _record_new_steps(run_dir, record, prepared, step, steps)
+    states = _cosine_horizon(states, prepared.config.run.steps, step)
     RunLogger(run_dir, members).truncate_after(step)
     return _loop(run_dir, prepared, states, members, step, progress, stop_at)
+
+
+def _record_new_steps(run_dir: Path, record: dict, prepared: setup.Prepared, step: int, steps: int):
+    """Apply a new ``--steps`` on resume (see :func:`resume`): checked, then recorded in ``config.json``."""
+    config: TrainConfig = record["config"]
+    if steps < step:
+        raise IQLError(f"--steps {steps}: expected at least the {step:,} updates {run_dir} has already done")
+    config = dataclasses.replace(config, run=dataclasses.replace(config.run, steps=steps))
+    history = record.get("steps_changed", []) + [{"at_step": step, "from": record["config"].run.steps, "to": steps}]
+    setup.write_record(run_dir, {**record, "config": config, "steps_changed": history})
+    return dataclasses.replace(prepared, config=config)
+
+
+def _cosine_horizon(states, steps: int, step: int):
+    """Members with a cosine actor lr get the horizon ``config.json`` records (a no-op unless --steps changed it,
+    now or in a resume that crashed before its first checkpoint)."""
+    old = np.asarray(states.hyper.actor_decay_steps)
+    if not (old > 0).any() or np.all(old[old > 0] == steps):
+        return states
+    print(f"--steps {steps}: the cosine actor-lr horizon moves from {int(old.max()):,} to {steps:,} updates; from "
+          f"step {step:,} the actor lr follows the new schedule", file=sys.stderr)
+    horizon = np.where(old > 0, float(steps), 0.0).astype(old.dtype)
+    return states.replace(hyper=states.hyper._replace(actor_decay_steps=jax.numpy.asarray(horizon)))
 
 
 def _population_of(record: dict) -> tuple[list[int], list[dict]]:
@@ -104,13 +150,29 @@ def _to_next(step: int, every: int) -> int:
     return every - step % every if every > 0 else math.inf
 
 
-def check_finite(metrics: dict, members, step: int) -> None:
+TRAIN_ADVICE = ("training is deterministic, so a resume would diverge again: start a new run with smaller learning "
+                "rates (--agent.actor-lr, --agent.critic-lr, --agent.value-lr) or smaller rewards "
+                "(--data.reward-transform), or without this member's setting")
+
+
+def check_finite(metrics: dict, members, step: int, run_dir: Path, advice: str = TRAIN_ADVICE,
+                 step_offset: int = 0) -> None:
+    """Stop at the first non-finite metric, saying what is on disk and how to go on.
+
+    Args:
+        run_dir: where the run's checkpoints are (the message names the newest, or says there is none).
+        advice: the way forward, for the message.
+        step_offset: added to checkpoint steps in the message (fine-tuning numbers its checkpoints from 0).
+    """
     for name, values in metrics.items():
         bad = np.flatnonzero(~np.isfinite(values))
         if bad.size:
             m = members[int(bad[0])]
+            latest = checkpoint.latest_checkpoint(run_dir)
+            kept = (f"the newest checkpoint, {latest[1]} (step {latest[0] + step_offset:,}), is kept" if latest
+                    else "no checkpoint had been written yet")
             raise DivergenceError(f"non-finite {name} ({values[bad[0]]}) in the chunk ending at step {step}, "
-                                  f"member {m.index} ({m.label}); the last good checkpoint is kept")
+                                  f"member {m.index} ({m.label}); {kept}; {advice}")
 
 
 def _loop(run_dir: Path, prepared: setup.Prepared, states, members, step: int, progress: bool,
@@ -133,7 +195,7 @@ def _loop(run_dir: Path, prepared: setup.Prepared, states, members, step: int, p
             metrics = jax.device_get(metrics)
             elapsed = time.perf_counter() - t0
             step += n
-            check_finite(metrics, members, step)
+            check_finite(metrics, members, step, run_dir)
             logger.log_metrics(step, metrics, {"time/updates_per_s": n / elapsed})
             if envs is not None and (_due(step, run.eval_every) or step == run.steps):
                 result = evaluate(engine.population_policy(states), spec, len(members), episodes,
@@ -166,8 +228,13 @@ def load_run(run_dir: str | Path, checkpoint_path: str | Path | None = None):
     record = setup.read_run_config(run_dir)
     config: TrainConfig = record["config"]
     d = record["dataset"]
-    seeds, sweep = _population_of(record)
-    template, members = engine.init_population(config.agent, seeds, d["obs_dim"], d["act_dim"],
+    try:
+        seeds, sweep = _population_of(record)
+        obs_dim, act_dim = int(d["obs_dim"]), int(d["act_dim"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise IQLError(f"{run_dir / setup.CONFIG_FILE}: unreadable run configuration (members or dataset "
+                       f"dimensions: {type(e).__name__}: {e})") from e
+    template, members = engine.init_population(config.agent, seeds, obs_dim, act_dim,
                                                decay_steps=config.run.steps, sweep=sweep)
     if checkpoint_path is None:
         latest = checkpoint.latest_checkpoint(run_dir)

@@ -1,0 +1,164 @@
+"""Hostile and damaged dataset files, written for real with h5py / Minari: each ends in one line and exit 2.
+
+The cases are the issue's second battery: dangling soft and external links, zero-width fields, a declared shape of
+10^12 rows, Minari episodes stored as datasets, observation widths that differ between episodes, and recorded time
+limits of -1 or 0.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import gymnasium as gym
+import h5py
+import numpy as np
+import pytest
+
+from iql_jax import cli
+from iql_jax.data import load_dataset
+from iql_jax.errors import DataError
+
+
+def _d4rl(path, n=40, obs_dim=3, act_dim=2, **replace):
+    """A valid D4RL-layout file, with some keys replaced by ``replace`` (a value of None removes the key)."""
+    rng = np.random.default_rng(0)
+    data = {"observations": rng.normal(size=(n, obs_dim)).astype(np.float32),
+            "actions": rng.uniform(-1, 1, (n, act_dim)).astype(np.float32),
+            "rewards": rng.normal(size=n).astype(np.float32), "terminals": np.zeros(n, bool),
+            "timeouts": np.zeros(n, bool)}
+    with h5py.File(path, "w") as f:
+        for key, value in {**data, **replace}.items():
+            if callable(value):
+                value(f, key)
+            elif value is not None:
+                f.create_dataset(key, data=value)
+    return path
+
+
+def _inspect(capsys, source) -> str:
+    """``iql data inspect SOURCE`` through the real CLI entry point: asserts exit 2 and returns the one line."""
+    assert cli.main(["data", "inspect", str(source)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.count("\n") == 1, err
+    return err
+
+
+@pytest.mark.parametrize("key, link, target", [
+    ("actions", lambda f, k: f.__setitem__(k, h5py.SoftLink("/nowhere/actions")), "a soft link to /nowhere/actions"),
+    ("rewards", lambda f, k: f.__setitem__(k, h5py.ExternalLink("missing.h5", "/rewards")),
+     "an external link to missing.h5:/rewards"),
+])
+def test_dangling_links_are_named(tmp_path, capsys, key, link, target):
+    path = _d4rl(tmp_path / "links.hdf5", **{key: link})
+    err = _inspect(capsys, path)
+    assert err == f"error: {path}: {key}: expected a dataset or group, found {target}, which does not exist\n"
+
+
+@pytest.mark.parametrize("key, shape", [("actions", (40, 0)), ("observations", (40, 0))])
+def test_zero_width_fields_are_refused(tmp_path, capsys, key, shape):
+    path = _d4rl(tmp_path / "zero.hdf5", **{key: np.zeros(shape, np.float32)})
+    err = _inspect(capsys, path)
+    assert err == (f"error: {path}: {key}: expected at least one column in every axis after the first, "
+                   f"found shape {shape}\n")
+
+
+def test_declared_trillion_rows_refused_before_reading(tmp_path, capsys):
+    n = 10 ** 12
+    chunked = lambda f, k: f.create_dataset(k, shape=(n, 3), dtype="f4", chunks=(1024, 3))
+    path = _d4rl(tmp_path / "huge.hdf5", observations=chunked)
+    assert path.stat().st_size < 100_000  # a few KB on disk
+    err = _inspect(capsys, path)
+    assert err.startswith(f"error: {path}: observations: expected a size that fits in memory") and \
+        "declared shape (1000000000000, 3), 12,000,000,000,000 bytes" in err
+
+
+def test_contiguous_data_larger_than_the_file_is_refused(tmp_path, monkeypatch):
+    # Uncompressed contiguous storage must fit in the file, whatever the memory limit says.
+    monkeypatch.setenv("IQL_JAX_MAX_LOAD_BYTES", str(1 << 40))
+    path = _d4rl(tmp_path / "hollow.hdf5", observations=lambda f, k: f.create_dataset(k, shape=(10 ** 8, 3),
+                                                                                       dtype="f4"))
+    with pytest.raises(DataError, match=r"observations: expected uncompressed data the file can hold \(\d[\d,]* "
+                                        r"bytes\), found declared shape \(100000000, 3\), 1,200,000,000 bytes"):
+        load_dataset(str(path))
+
+
+def _episode(steps, obs_dim=3, act_dim=2, seed=0):
+    rng = np.random.default_rng(seed)
+    terminations = np.zeros(steps, bool)
+    terminations[-1] = True
+    return dict(observations=rng.normal(size=(steps + 1, obs_dim)).astype(np.float32),
+                actions=rng.uniform(-1, 1, (steps, act_dim)).astype(np.float32),
+                rewards=rng.normal(size=steps).astype(np.float32), terminations=terminations,
+                truncations=np.zeros(steps, bool))
+
+
+@pytest.fixture
+def minari_dataset(tmp_path, monkeypatch):
+    """A real three-episode Minari dataset written by Minari's own writer; returns its directory."""
+    import minari
+    from minari.data_collector import EpisodeBuffer
+
+    root = tmp_path / "minari"
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(root))
+    buffers = [EpisodeBuffer(id=i, **_episode(10 + i, seed=i)) for i in range(3)]
+    with pytest.warns(UserWarning):  # Minari warns about the missing author / permalink fields
+        minari.create_dataset_from_buffers(
+            dataset_id="local/faults/test-v0", buffer=buffers, algorithm_name="test",
+            observation_space=gym.spaces.Box(-np.inf, np.inf, (3,), np.float32),
+            action_space=gym.spaces.Box(-1, 1, (2,), np.float32))
+    return root / "local" / "faults" / "test-v0"
+
+
+def test_minari_episode_stored_as_a_dataset(minari_dataset, capsys):
+    main = minari_dataset / "data" / "main_data.hdf5"
+    with h5py.File(main, "r+") as f:
+        del f["episode_1"]
+        f["episode_1"] = np.zeros((11, 3), np.float32)
+    err = _inspect(capsys, minari_dataset)
+    assert err == (f"error: {main}: episode_1: expected an episode group (observations, actions, rewards, "
+                   "terminations, truncations), found a dataset\n")
+
+
+def test_minari_observation_widths_differ_between_episodes(minari_dataset, capsys):
+    main = minari_dataset / "data" / "main_data.hdf5"
+    with h5py.File(main, "r+") as f:
+        del f["episode_2/observations"]
+        f["episode_2/observations"] = np.zeros((13, 5), np.float32)
+    err = _inspect(capsys, minari_dataset)
+    assert err == (f"error: {main}: episode_2/observations: expected shape (T, 3) as in episode_0, "
+                   "found shape (13, 5)\n")
+
+
+def test_minari_zero_width_actions(minari_dataset, capsys):
+    main = minari_dataset / "data" / "main_data.hdf5"
+    with h5py.File(main, "r+") as f:
+        for i, steps in enumerate((10, 11, 12)):
+            del f[f"episode_{i}/actions"]
+            f[f"episode_{i}/actions"] = np.zeros((steps, 0), np.float32)
+    err = _inspect(capsys, minari_dataset)
+    assert err == (f"error: {main}: episode_0/actions: expected at least one column in every axis after the "
+                   "first, found shape (10, 0)\n")
+
+
+@pytest.mark.parametrize("limit", [-1, 0])
+def test_nonpositive_time_limit_in_the_dataset_spec_is_refused(minari_dataset, tmp_path, capsys, limit):
+    # Evaluation with a limit of -1 or 0 never truncates, so it would never end: refuse before training.
+    meta_path = minari_dataset / "data" / "metadata.json"
+    metadata = json.loads(meta_path.read_text())
+    metadata["eval_env_spec"] = json.dumps({"id": "Pendulum-v1", "max_episode_steps": limit, "kwargs": {}})
+    meta_path.write_text(json.dumps(metadata))
+    code = cli.main(["train", "--dataset", str(minari_dataset), "--steps", "10", "--out", str(tmp_path / "runs"),
+                     "--quiet", "--preset", "locomotion"])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert err.splitlines()[-1] == (f"error: {minari_dataset}: eval_env_spec: max_episode_steps: expected a "
+                                    f"positive integer (or none), found {limit}")
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_valid_files_still_load(tmp_path, minari_dataset):
+    # The checks refuse only what is broken: the unmodified files load as before.
+    assert load_dataset(str(_d4rl(tmp_path / "ok.hdf5"))).transitions.size == 39
+    shutil.copytree(minari_dataset, tmp_path / "copy")
+    assert load_dataset(str(tmp_path / "copy")).transitions.size == 10 + 11 + 12
