@@ -100,12 +100,12 @@ class DataConfig:
     env_id: Annotated[str | None, tyro.conf.arg(aliases=("--env-id", "--env"))] = None
     """Evaluation environment id; None pairs it from the dataset (Minari spec, or the task catalogue by name)."""
     goal: Literal["auto", "conditioned", "relabel", "none"] = "auto"
-    """Goal-reaching data: 'conditioned' appends desired_goal[t+1] to the observation; 'relabel' recomputes rewards
-    and goal terminals against the evaluation map's fixed goal (D4RL AntMaze style); 'none' ignores the goal;
-    'auto' is 'conditioned' when desired_goal varies in the data, else 'none'."""
+    """Goal-reaching data: 'conditioned' appends desired_goal[t+1] to the observation; 'relabel' recomputes rewards \
+and goal terminals against the evaluation map's fixed goal (D4RL AntMaze style); 'none' ignores the goal; 'auto' is \
+'conditioned' when desired_goal varies in the data, else 'none'."""
     max_episode_steps: int | None = None
-    """D4RL files without `timeouts`: the time limit that splits episodes (as qlearning_dataset); None takes the
-    paired environment's (--env, else the task catalogue's)."""
+    """D4RL files without `timeouts`: the time limit that splits episodes (as qlearning_dataset); None takes the \
+paired environment's (--env, else the task catalogue's)."""
 
     def __post_init__(self):
         if self.max_episode_steps is not None and self.max_episode_steps < 1:

@@ -163,10 +163,12 @@ def generate_fig2(seed: int, progress: bool = True) -> GeneratedDataset:
 
 
 @functools.lru_cache(maxsize=None)
-def reference_scores(maze: str) -> tuple[float, float]:
-    """Mean evaluation return of uniform random actions and of the noise-free controller (deterministic)."""
+def reference_scores(maze: str, collection: bool = False) -> tuple[float, float]:
+    """Mean return of uniform random actions and of the noise-free controller (deterministic), over
+    ``REF_EPISODES`` episodes of the evaluation env, or with ``collection`` of the collection env (goals re-drawn at
+    every reach, so the return counts goals reached) cut at the evaluation time limit."""
     task = maze_task(maze)
-    env = _eval_env(task).unwrapped
+    env = (_make(task.env_id, continuing_task=True, reset_target=True) if collection else _eval_env(task)).unwrapped
     controller = WaypointController(env.maze)
     rng = np.random.default_rng(REF_SEED)
     policies = (lambda obs: rng.uniform(-1.0, 1.0, 2), lambda obs: controller(obs, env.goal))
