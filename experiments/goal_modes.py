@@ -56,7 +56,7 @@ def evaluate_run(run_dir: Path, maze: str, episodes: int) -> dict:
                              fixed.max_episode_steps, fixed.observation_layout)
     out = {}
     for label, spec, refs in (("fixed", fixed, tuple(record["ref_scores"])),
-                              ("collection", collection, reference_scores(maze, collection=True))):
+                              ("collection", collection, reference_scores(maze, "collection"))):
         result = evaluate(policy, spec, len(members), episodes, seed=12345, ref_scores=refs)
         out[label] = (result.normalized_score, result.success_rate)
     return out

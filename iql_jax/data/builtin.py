@@ -51,6 +51,15 @@ def _maze(maze: str) -> Writer:
     return write
 
 
+def _stitch(maze: str) -> Writer:
+    def write(root, dataset_id, steps, seed, progress):
+        from iql_jax.data.generate_maze import collect_stitch
+
+        collect_stitch(maze, steps, seed, root, dataset_id, progress)
+
+    return write
+
+
 def _random(task: str) -> Writer:
     def write(root, dataset_id, steps, seed, progress):
         from iql_jax.data.generate_random import generate_random
@@ -68,10 +77,15 @@ def _fig2(root, dataset_id, steps, seed, progress) -> None:
 
 _MAZE_TEXT = "PointMaze_{} collected as Minari's D4RL/pointmaze (moving goals, dict observations)"
 _RANDOM_TEXT = "{}-v5 uniform random actions (D4RL *-random style)"
+_STITCH_TEXT = "PointMaze_{} stitching data: short segments between nearby cells, none joining the evaluation {}"
 BUILTINS: dict[str, Builtin] = {b.name: b for b in (
     Builtin("pointmaze-umaze", _MAZE_TEXT.format("UMaze-v3"), DEFAULT_STEPS, _maze("umaze")),
     Builtin("pointmaze-medium", _MAZE_TEXT.format("Medium-v3"), DEFAULT_STEPS, _maze("medium")),
     Builtin("pointmaze-large", _MAZE_TEXT.format("Large-v3"), DEFAULT_STEPS, _maze("large")),
+    Builtin("pointmaze-umaze-stitch", _STITCH_TEXT.format("UMaze-v3", "(3, 1) -> (1, 1)"), DEFAULT_STEPS,
+            _stitch("umaze")),
+    Builtin("pointmaze-medium-stitch", _STITCH_TEXT.format("Medium-v3", "(1, 1) -> (6, 6)"), DEFAULT_STEPS,
+            _stitch("medium")),
     Builtin("pointmaze-umaze-fig2", "IQL paper Fig. 2 U-maze: 1 controller + 99 random trajectories, fixed goal",
             None, _fig2),
     Builtin("hopper-random", _RANDOM_TEXT.format("Hopper"), DEFAULT_STEPS, _random("hopper")),

@@ -74,6 +74,10 @@ def data_inspect(source: Positional[str]) -> None:
           f"{preset.reward_transform!r}, expectile {preset.agent.expectile}, beta {preset.agent.beta})")
     if info.ref_min_score is not None:
         print(f"  reference scores: min {info.ref_min_score:.6g}, max {info.ref_max_score:.6g}")
+    coverage = info.extra.get("coverage")
+    if coverage:
+        print(f"  coverage: {coverage['segments']:,} segments; per start cell: "
+              + ", ".join(f"{cell} {n}" for cell, n in sorted(coverage["start_cells"].items())))
     mode, why = resolve_goal_mode(dataset, "auto")
     print(f"  goal: --data.goal auto -> {mode} ({why})"
           + (f"; goal fields {', '.join(GOAL_KEYS)} present, so conditioned, relabel and none all apply"

@@ -98,19 +98,10 @@ def collect_pointmaze(maze: str, steps: int, seed: int, root, dataset_id: str, p
     Identical ``(maze, steps, seed)`` give identical arrays. Returns the dataset directory under ``root``.
     """
     import minari
-    from minari.data_collector.callbacks import StepDataCallback
-
-    class TruncateOnSuccess(StepDataCallback):
-        """Minari's pointmaze recipe: a reached goal ends the episode (the env keeps going with a new goal)."""
-
-        def __call__(self, env, **kwargs):
-            data = super().__call__(env, **kwargs)
-            data["truncated"] = bool(data["truncated"]) or bool(kwargs["info"].get("success", False))
-            return data
 
     task = maze_task(maze)
     env = _make(task.env_id, continuing_task=True, reset_target=True, max_episode_steps=COLLECTION_LIMIT)
-    collector = minari.DataCollector(env, step_data_callback=TruncateOnSuccess, record_infos=False)
+    collector = minari.DataCollector(env, step_data_callback=_truncate_on_success(), record_infos=False)
     controller = WaypointController(env.unwrapped.maze)
     noise = np.random.default_rng(seed).normal(0.0, ACTION_NOISE_STD, size=(steps, 2))
     obs, _ = collector.reset(seed=seed)
@@ -139,6 +130,82 @@ def collect_pointmaze(maze: str, steps: int, seed: int, root, dataset_id: str, p
 
 _ALGORITHM = "BFS waypoints + PD controller, N(0, 0.5) action noise"
 
+# Stitching datasets: short segments between nearby cells; the evaluation start and goal (the far ends of the maze)
+# are never joined by one segment, so reaching the goal needs segments stitched together (AntMaze "diverse").
+STITCH_ENDS = {"umaze": ((3, 1), (1, 1)), "medium": ((1, 1), (6, 6))}  # evaluation (start, goal) cells
+SEGMENT_CELLS = 2  # a segment's goal is 1 or 2 cells (BFS) from its start
+SEGMENT_LIMIT = 60  # steps after which an unreached segment is cut (a truncation)
+
+
+def collect_stitch(maze: str, steps: int, seed: int, root, dataset_id: str, progress: bool = False) -> Path:
+    """Collect ``steps`` steps of short segments (random free start cell, goal 1–2 cells away) through
+    ``DataCollector`` and write them as Minari dataset ``dataset_id``; coverage goes into the metadata."""
+    import minari
+
+    task = maze_task(maze)
+    env = _make(task.env_id, continuing_task=True, reset_target=False, max_episode_steps=COLLECTION_LIMIT)
+    collector = minari.DataCollector(env, step_data_callback=_truncate_on_success(), record_infos=False)
+    controller = WaypointController(env.unwrapped.maze)
+    free = task.maze.free_cells()
+    near = {c: [g for g in free if 1 <= _cell_distance(task.maze, c, g) <= SEGMENT_CELLS] for c in free}
+    rng = np.random.default_rng(seed)
+    noise = rng.normal(0.0, ACTION_NOISE_STD, size=(steps, 2))
+    starts: dict[str, int] = {}
+    t = 0
+    with tqdm(total=steps, desc=f"pointmaze-{maze}-stitch", unit="step", disable=not progress) as bar:
+        while t < steps:
+            start = free[rng.integers(len(free))]
+            goal = near[start][rng.integers(len(near[start]))]
+            starts[str(start)] = starts.get(str(start), 0) + 1
+            obs, _ = collector.reset(seed=int(rng.integers(2**31)), options={"reset_cell": np.array(start),
+                                                                             "goal_cell": np.array(goal)})
+            for _ in range(SEGMENT_LIMIT):
+                action = controller(obs["observation"], env.unwrapped.goal, noise[t, 0], noise[t, 1])
+                obs, _, terminated, truncated, info = collector.step(action)  # the env's own flags
+                t += 1
+                bar.update(1)
+                if terminated or truncated or info["success"] or t == steps:  # success: the callback truncated
+                    break
+    start_cell, goal_cell = STITCH_ENDS[maze]
+    ref_min, ref_max = reference_scores(maze, "stitch")
+    coverage = {"segments": sum(starts.values()), "start_cells": starts, "segment_cells": SEGMENT_CELLS,
+                "segment_limit": SEGMENT_LIMIT, "eval_start_cell": list(start_cell), "eval_goal_cell": list(goal_cell)}
+    with minari_datasets_path(root), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*author_email.*")
+        dataset = collector.create_dataset(
+            dataset_id=dataset_id, eval_env=_stitch_eval_env(maze).spec, algorithm_name=_ALGORITHM,
+            author="iql-jax", code_permalink="iql_jax/data/generate_maze.py", ref_min_score=ref_min,
+            ref_max_score=ref_max, num_episodes_average_score=REF_EPISODES, requirements=requirements(),
+            description=f"{task.env_id} stitching data: {coverage['segments']} segments from random free cells to a "
+                        f"goal {SEGMENT_CELLS} cells away at most; evaluation from cell {start_cell} to {goal_cell}, "
+                        f"which no segment joins; {steps} steps, seed {seed}.")
+        dataset.storage.update_metadata({METADATA_PREFIX + "domain": "maze", METADATA_PREFIX + "coverage": coverage})
+    collector.close()
+    return Path(root) / dataset_id
+
+
+def _cell_distance(maze, a, b) -> int:
+    """Steps between two free cells through free cells (BFS)."""
+    frontier, seen = deque([(a, 0)]), {a}
+    while frontier:
+        (i, j), d = frontier.popleft()
+        if (i, j) == b:
+            return d
+        for cell in ((i - 1, j), (i + 1, j), (i, j - 1), (i, j + 1)):
+            if cell not in seen and maze.walls[cell[0]][cell[1]] == 0:
+                seen.add(cell)
+                frontier.append((cell, d + 1))
+    return 10**9
+
+
+def _stitch_eval_env(maze: str):
+    task = maze_task(maze)
+    start, goal = STITCH_ENDS[maze]
+    cells = [list(row) for row in task.maze.walls]
+    cells[start[0]][start[1]], cells[goal[0]][goal[1]] = "r", "g"
+    return _make(task.env_id, maze_map=cells, continuing_task=True, reset_target=False,
+                 max_episode_steps=task.max_episode_steps)
+
 
 def generate_fig2(seed: int, progress: bool = True) -> GeneratedDataset:
     """The Fig. 2 U-maze data: 1 controller trajectory + 99 random ones, all from start cell (3, 1)."""
@@ -163,12 +230,14 @@ def generate_fig2(seed: int, progress: bool = True) -> GeneratedDataset:
 
 
 @functools.lru_cache(maxsize=None)
-def reference_scores(maze: str, collection: bool = False) -> tuple[float, float]:
-    """Mean return of uniform random actions and of the noise-free controller (deterministic), over
-    ``REF_EPISODES`` episodes of the evaluation env, or with ``collection`` of the collection env (goals re-drawn at
-    every reach, so the return counts goals reached) cut at the evaluation time limit."""
+def reference_scores(maze: str, kind: str = "eval") -> tuple[float, float]:
+    """Mean return of uniform random actions and of the noise-free controller (deterministic) over ``REF_EPISODES``
+    episodes, cut at the evaluation time limit, in the env of ``kind``: ``"eval"``, the fixed-goal map (return =
+    steps at the goal); ``"collection"``, goals re-drawn at every reach (return = goals reached); ``"stitch"``, the
+    stitching datasets' map with a fixed start and goal."""
     task = maze_task(maze)
-    env = (_make(task.env_id, continuing_task=True, reset_target=True) if collection else _eval_env(task)).unwrapped
+    env = {"eval": lambda: _eval_env(task), "stitch": lambda: _stitch_eval_env(maze),
+           "collection": lambda: _make(task.env_id, continuing_task=True, reset_target=True)}[kind]().unwrapped
     controller = WaypointController(env.maze)
     rng = np.random.default_rng(REF_SEED)
     policies = (lambda obs: rng.uniform(-1.0, 1.0, 2), lambda obs: controller(obs, env.goal))
@@ -210,6 +279,19 @@ def _rollout(env, obs, policy, goal, horizon: int) -> EpisodeArrays:
     truncations = np.zeros(len(rewards), dtype=bool)
     truncations[-1] = not rewards[-1] > 0
     return EpisodeArrays(obs, np.asarray(actions, dtype=np.float32), rewards, rewards > 0, truncations)
+
+
+def _truncate_on_success():
+    """A DataCollector step callback: a reached goal ends the episode (Minari's pointmaze recipe)."""
+    from minari.data_collector.callbacks import StepDataCallback
+
+    class TruncateOnSuccess(StepDataCallback):
+        def __call__(self, env, **kwargs):
+            data = super().__call__(env, **kwargs)
+            data["truncated"] = bool(data["truncated"]) or bool(kwargs["info"].get("success", False))
+            return data
+
+    return TruncateOnSuccess
 
 
 def _eval_env(task: Task):

@@ -21,17 +21,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Literal
-
 import numpy as np
 
 from iql_jax.data.spaces import GOAL_KEY
-from iql_jax.data.transitions import Dataset, read_only
+from iql_jax.data.transitions import Dataset, DatasetInfo, read_only
 from iql_jax.errors import ConfigError
 from iql_jax.tasks import G, Maze, Task, find_task_of
 
-GoalMode = Literal["auto", "conditioned", "relabel", "none"]
-GOAL_MODES = ("auto", "conditioned", "relabel", "none")
+GOAL_MODES = ("auto", "conditioned", "relabel", "none")  # DataConfig.goal
 _VARIES = 1e-6  # desired_goal spread (max − min, any coordinate) above which goals "move"
 
 
@@ -88,7 +85,7 @@ def relabel_rewards(achieved_next, goal, radius: float) -> np.ndarray:
     return read_only((distance <= radius).astype(np.float32))
 
 
-def fixed_goal_spec(info) -> str | None:
+def fixed_goal_spec(info: DatasetInfo) -> str | None:
     """The evaluation spec (gymnasium JSON) on the task's fixed-goal map, or ``None`` to keep the recorded one.
 
     A recorded evaluation spec whose map has one ``g`` cell and whose goal does not move is kept (Minari's own
@@ -105,7 +102,7 @@ def fixed_goal_spec(info) -> str | None:
     return json.dumps({"id": env_id, "kwargs": kwargs, "max_episode_steps": task.max_episode_steps})
 
 
-def _fixed_maze(info, spec: str | None) -> Maze:
+def _fixed_maze(info: DatasetInfo, spec: str | None) -> Maze:
     """The maze whose ``g`` cell relabels the data: the evaluation map, with the task's scaling and radius."""
     task = _task(info)
     record = _spec(spec) or _spec(info.eval_env_spec) or {}
@@ -121,7 +118,7 @@ def _fixed_maze(info, spec: str | None) -> Maze:
     return Maze(walls, goal[0], None, scaling, task.maze.radius)
 
 
-def _task(info) -> Task | None:
+def _task(info: DatasetInfo) -> Task | None:
     ids = [(_spec(text) or {}).get("id") for text in (info.eval_env_spec, info.env_spec)]
     return find_task_of(*ids, info.name)
 
