@@ -26,11 +26,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from iql_jax import agent, engine
-from iql_jax.config import TrainConfig, config_to_dict, get_preset
+from iql_jax.config import TrainConfig, config_to_dict
 from iql_jax.runs import checkpoint, load_run, train
 from iql_jax.runs.logs import read_eval, read_metrics
 from iql_jax.runs.report import render_markdown, table_rows
-from iql_jax.runs.setup import with_preset
 from iql_jax.runs.stats import last_and_best, mean_ci95, score_key
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -99,7 +98,7 @@ def make_config(dataset: str, preset: str, *, steps: int, seeds: int, hidden, ev
 
     Checkpoints are written at every evaluation (and all kept) so values can be read back per evaluation step.
     """
-    config = with_preset(TrainConfig(), get_preset(preset))
+    config = TrainConfig(preset=preset).resolve(None)  # resolved: train keeps the changes below as they are
     data = dataclasses.replace(config.data, dataset=dataset, goal=goal)
     agent_config = dataclasses.replace(config.agent, hidden_dims=tuple(hidden))
     every = eval_every or steps

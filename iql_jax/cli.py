@@ -19,8 +19,10 @@ else is a bug: it prints the traceback and a request to report it, and exits wit
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import sys
+import typing
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +30,7 @@ from typing import Callable, Literal, Sequence
 
 import tyro
 
-from iql_jax.config import PRESETS, TrainConfig
+from iql_jax.config import PRESET_FIELDS, PRESETS, TrainConfig
 from iql_jax.errors import IQLError, user_fault
 
 
@@ -61,8 +63,30 @@ def _resume_options(argv: Sequence[str]) -> None:
                        "change anything else")
 
 
+def given_fields(argv: Sequence[str]) -> frozenset[str]:
+    """The preset fields (dotted names, :data:`PRESET_FIELDS`) that ``argv`` sets: they override the preset."""
+    options = _option_fields()
+    given = {options.get(a.split("=", 1)[0].replace("_", "-")) for a in argv if a.startswith("-")}
+    return frozenset(given & set(PRESET_FIELDS))
+
+
+def _option_fields() -> dict[str, str]:
+    """Every spelling tyro accepts for a sub-config field (``--agent.beta``, ``--agent.no-x``, aliases) -> name."""
+    table = {}
+    for prefix in ("agent", "data", "run"):
+        cls = type(getattr(TrainConfig(), prefix))
+        hints = typing.get_type_hints(cls, include_extras=True)
+        for f in dataclasses.fields(cls):
+            dashed = f.name.replace("_", "-")
+            names = [f"--{prefix}.{dashed}", f"--{prefix}.no-{dashed}"]
+            for meta in getattr(hints[f.name], "__metadata__", ()):
+                names += list(getattr(meta, "aliases", None) or ())
+            table.update({n: f"{prefix}.{f.name}" for n in names})
+    return table
+
+
 def _train(argv: Sequence[str]) -> int:
-    from iql_jax.runs import resume, setup, train
+    from iql_jax.runs import resume, train
 
     args = tyro.cli(TrainArgs, args=argv, prog="iql train")
     if args.resume:
@@ -70,15 +94,9 @@ def _train(argv: Sequence[str]) -> int:
         steps = args.run.steps if any(a.split("=", 1)[0] in ("--steps", "--run.steps") for a in argv) else None
         result = resume(args.resume, progress=not args.run.quiet, steps=steps)
     else:
-        # Load the data first: its domain picks the preset, whose values become the defaults that explicit
-        # options then override (a second, identical parse with the preset as the default).
-        dataset = setup.load(args, progress=not args.run.quiet)
-        preset = setup.choose_preset(args, dataset.info.domain)
-        how = "--preset" if args.preset else f"the dataset's domain ({dataset.info.domain or 'unknown'})"
-        print(f"preset: {preset.name} from {how}; {preset.source}", file=sys.stderr)
-        args = tyro.cli(TrainArgs, args=argv, prog="iql train", default=setup.with_preset(args, preset))
-        config = TrainConfig(agent=args.agent, data=args.data, run=args.run, preset=preset.name)
-        result = train(config, dataset=dataset, progress=not args.run.quiet)
+        # The dataset's domain picks the preset; the options given here override it (TrainConfig.resolve).
+        config = TrainConfig(agent=args.agent, data=args.data, run=args.run, preset=args.preset)
+        result = train(config, progress=not args.run.quiet, explicit=given_fields(argv))
     _print_result(result)
     return 0
 

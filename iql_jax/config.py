@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Annotated, Literal
+from typing import Annotated, Iterable, Literal
 
 import tyro
 
@@ -196,6 +196,11 @@ def preset_for_domain(domain: str | None) -> Preset:
     return PRESETS[preset_name(domain)]
 
 
+# The fields a preset sets, as dotted names; only these can be "explicit" (see TrainConfig.resolve).
+PRESET_FIELDS: tuple[str, ...] = (*(f"agent.{f.name}" for f in dataclasses.fields(AgentConfig)),
+                                  "run.eval_episodes", "data.reward_transform")
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything a training run needs; saved as ``config.json`` in the run directory."""
@@ -206,6 +211,46 @@ class TrainConfig:
     preset: Annotated[Literal["locomotion", "antmaze", "kitchen", "adroit", "antmaze-finetune"] | None,
                       tyro.conf.arg(aliases=("-p",))] = None
     """Hyperparameter preset (see `iql presets`); None picks it from the dataset's domain."""
+    resolved: tyro.conf.Suppress[bool] = False
+    """Set by :meth:`resolve`: the preset is applied and the config is final (every ``config.json`` holds one)."""
+
+    def resolve(self, domain: str | None, explicit: Iterable[str] | None = None) -> "TrainConfig":
+        """The config to train: the preset applied, then the explicit settings on top. The one place presets apply.
+
+        The preset is ``self.preset`` if named, else the one the dataset's ``domain`` implies (the task catalogue's
+        choice). It sets every ``agent`` field, ``run.eval_episodes`` and (when ``data.reward_transform`` is None)
+        the reward transform. A field is *explicit*, and keeps its value over the preset's, when
+
+        * ``explicit`` lists it (dotted names from :data:`PRESET_FIELDS`; the CLI passes the options given on its
+          command line, so ``--preset antmaze --agent.expectile 0.7`` trains τ 0.7), or
+        * ``explicit`` is None (the library rule) and its value differs from the dataclass default: so
+          ``TrainConfig(preset="antmaze")`` trains τ 0.9, β 10, and ``AgentConfig(hidden_dims=(64, 64))`` keeps its
+          sizes under any preset. A library caller who wants a default value over a preset's passes ``explicit``.
+
+        A resolved config is returned unchanged (resolving twice cannot undo an override).
+        """
+        if self.resolved:
+            return self
+        preset = get_preset(self.preset) if self.preset else preset_for_domain(domain)
+        given = set(_non_default_fields(self) if explicit is None else explicit)
+        unknown = given - set(PRESET_FIELDS)
+        if unknown:
+            raise ConfigError(f"explicit: unknown fields {sorted(unknown)}; expected some of {list(PRESET_FIELDS)}")
+        agent = dataclasses.replace(preset.agent, **{f.name: getattr(self.agent, f.name)
+                                                     for f in dataclasses.fields(AgentConfig)
+                                                     if f"agent.{f.name}" in given})
+        episodes = self.run.eval_episodes if "run.eval_episodes" in given else preset.eval_episodes
+        reward = self.data.reward_transform or preset.reward_transform
+        return dataclasses.replace(
+            self, agent=agent, run=dataclasses.replace(self.run, eval_episodes=episodes),
+            data=dataclasses.replace(self.data, reward_transform=reward), preset=preset.name, resolved=True)
+
+
+def _non_default_fields(config: TrainConfig) -> list[str]:
+    defaults = TrainConfig()
+    return [name for name in PRESET_FIELDS
+            if getattr(getattr(config, name.split(".")[0]), name.split(".")[1])
+            != getattr(getattr(defaults, name.split(".")[0]), name.split(".")[1])]
 
 
 def config_to_dict(config) -> dict:
@@ -223,4 +268,6 @@ def config_from_dict(data: dict) -> TrainConfig:
         data=DataConfig(**data.get("data", {})),
         run=RunConfig(**data.get("run", {})),
         preset=data.get("preset"),
+        # Every config.json holds a resolved config; those written before the field existed were resolved too.
+        resolved=data.get("resolved", True),
     )

@@ -13,11 +13,12 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 
 import iql_jax
-from iql_jax.config import Preset, TrainConfig, config_from_dict, config_to_dict, get_preset, preset_for_domain
+from iql_jax.config import TrainConfig, config_from_dict, config_to_dict, get_preset, preset_for_domain
 from iql_jax.data import (Dataset, ObservationStats, RewardTransform, clip_actions, fit_observation_stats,
                           fit_reward_transform, load_dataset)
 from iql_jax.data.goals import apply_goal_mode, resolve_goal_mode
@@ -48,17 +49,6 @@ class Prepared:
     fingerprint: str
 
 
-def choose_preset(config: TrainConfig, domain: str | None) -> Preset:
-    """The preset named in the config, else the one the dataset's domain implies."""
-    return get_preset(config.preset) if config.preset else preset_for_domain(domain)
-
-
-def with_preset(config: TrainConfig, preset: Preset) -> TrainConfig:
-    """``config`` with the preset's agent settings (the CLI applies explicit overrides on top)."""
-    return dataclasses.replace(config, agent=preset.agent, preset=preset.name,
-                               run=dataclasses.replace(config.run, eval_episodes=preset.eval_episodes))
-
-
 def fingerprint(transitions: Transitions) -> str:
     """A short SHA-256 over the arrays, to tell on resume that the data is the same."""
     h = hashlib.sha256()
@@ -77,8 +67,13 @@ def load(config: TrainConfig, progress: bool = True) -> Dataset:
 
 
 def prepare(config: TrainConfig, dataset: Dataset | None = None, progress: bool = True,
-            evaluate: bool = True) -> Prepared:
-    """Load (unless given) and transform the data, resolve the preset's reward transform and the evaluation env.
+            evaluate: bool = True, explicit: Iterable[str] | None = None) -> Prepared:
+    """Load (unless given) and transform the data, resolve the config and the evaluation env.
+
+    Args:
+        config: the config; :meth:`TrainConfig.resolve` applies its preset here (a no-op for a resolved one, such
+            as a run's ``config.json``), with the dataset's domain and ``explicit``.
+        explicit: the fields that override the preset (see :meth:`TrainConfig.resolve`); None: the library rule.
 
     Raises:
         IQLError: bad data, an unknown preset, or an evaluation environment whose dimensions do not fit.
@@ -88,15 +83,18 @@ def prepare(config: TrainConfig, dataset: Dataset | None = None, progress: bool 
     if progress:
         print(f"goal: {goal} ({why}; --data.goal {'auto' if config.data.goal == 'auto' else goal})", file=sys.stderr)
     dataset = apply_goal_mode(dataset, goal)
-    preset = choose_preset(config, dataset.info.domain)
-    kind = config.data.reward_transform or preset.reward_transform
-    if config.preset is None:
-        config = dataclasses.replace(config, preset=preset.name)
-    config = dataclasses.replace(config, data=dataclasses.replace(config.data, reward_transform=kind, goal=goal))
+    if not config.resolved and progress:
+        how = "--preset" if config.preset else f"the dataset's domain ({dataset.info.domain or 'unknown'})"
+        preset = get_preset(config.preset) if config.preset else preset_for_domain(dataset.info.domain)
+        print(f"preset: {preset.name} from {how}; {preset.source}", file=sys.stderr)
+    config = config.resolve(dataset.info.domain, explicit)
+    config = dataclasses.replace(config, data=dataclasses.replace(config.data, goal=goal))
+    kind = config.data.reward_transform
     raw = dataset.transitions
     if kind == "antmaze":
         raw = goal_terminals(raw)
     transform = fit_reward_transform(kind, raw)
+    # The one place actions are clipped (loaders only check their range); config.json's clip_actions says which.
     actions = clip_actions(raw.actions) if config.data.clip_actions else raw.actions
     transitions = raw._replace(rewards=read_only(transform.apply(np.asarray(raw.rewards, np.float64))),
                                actions=read_only(actions))
@@ -109,8 +107,11 @@ def prepare(config: TrainConfig, dataset: Dataset | None = None, progress: bool 
             check_dimensions(env, raw.obs_dim, raw.act_dim, dataset.info.source)
         finally:
             env.close()
+    # The fingerprint is over the data as loaders returned it before clip_actions was honoured (actions always
+    # clipped), so runs written then still resume; clip_actions itself is fixed by config.json.
+    fixed = raw._replace(actions=clip_actions(raw.actions))
     return Prepared(config, dataset, transitions, transform, stats, spec, reference_scores(dataset.info),
-                    score_kind(dataset.info.domain), fingerprint(raw))
+                    score_kind(dataset.info.domain), fingerprint(fixed))
 
 
 def new_run_dir(config: TrainConfig) -> tuple[Path, RunLock]:

@@ -13,7 +13,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import jax
 import numpy as np
@@ -50,19 +50,20 @@ def _template(prepared: setup.Prepared, members_seeds: Sequence[int], sweep) -> 
 
 
 def train(config: TrainConfig, *, dataset: Dataset | None = None, sweep=None,
-          progress: bool = True, stop_at: int | None = None) -> RunResult:
+          progress: bool = True, stop_at: int | None = None, explicit: Iterable[str] | None = None) -> RunResult:
     """Train ``config.run.seeds`` seeds (× the ``sweep`` grid) as one vmapped population in a new run directory.
 
     Args:
-        config: the full configuration (``config.agent`` is used as given; presets are applied by the caller or
-            by :func:`setup.with_preset`).
+        config: the configuration; its preset (named, else the dataset domain's) is applied by
+            :meth:`TrainConfig.resolve`, the fields that differ from the defaults (or ``explicit``) overriding it.
         dataset: an already loaded dataset; by default ``config.data.dataset`` is loaded.
         sweep: optional settings of traced hyperparameters, a grid ``{"expectile": [0.5, 0.9]}`` or a list
             ``[{"expectile": 0.9}, {"beta": 0.0}]`` (see :func:`engine.init_population`).
         progress: show a progress bar (``config.run.quiet`` also turns it off).
         stop_at: stop (after checkpointing) once this many updates are done; for tests and staged runs.
+        explicit: the fields (dotted names) that override the preset, e.g. those given on a command line.
     """
-    prepared = setup.prepare(config, dataset, progress=progress and not config.run.quiet)
+    prepared = setup.prepare(config, dataset, progress=progress and not config.run.quiet, explicit=explicit)
     seeds = [prepared.config.run.seed + i for i in range(prepared.config.run.seeds)]
     states, members = _template(prepared, seeds, sweep)
     run_dir, lock = setup.new_run_dir(prepared.config)
