@@ -70,6 +70,11 @@ class AgentConfig:
     batch_size: int = 256
     """Transitions per update, drawn uniformly with replacement."""
 
+    def network(self) -> "NetworkConfig":
+        """The static part: what shapes the networks and the compiled program (the rest is traced, see Hyper)."""
+        return NetworkConfig(self.hidden_dims, self.num_critics, self.actor_dropout, self.log_std_min,
+                             self.log_std_max, self.batch_size)
+
     def __post_init__(self):
         if not 0.0 < self.expectile < 1.0:
             raise ConfigError(f"agent.expectile: expected a value in (0, 1), found {self.expectile}")
@@ -79,6 +84,23 @@ class AgentConfig:
             raise ConfigError(f"agent.polyak: expected a rate in [0, 1], found {self.polyak}")
         if self.num_critics < 1 or self.batch_size < 1 or not self.hidden_dims:
             raise ConfigError("agent: num_critics, batch_size and hidden_dims must be positive / non-empty")
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """The static settings an :class:`~iql_jax.agent.IQLState` carries (hashable; one compiled program each).
+
+    Only what fixes array shapes or the traced program lives here. Every number that may differ between members of
+    a population (expectile, β, discount, polyak, learning rates, the exp-advantage clip, the schedule horizon) is a
+    traced :class:`~iql_jax.agent.Hyper` value instead, so the state cannot hold a stale copy of it.
+    """
+
+    hidden_dims: tuple[int, ...] = (256, 256)
+    num_critics: int = 2
+    actor_dropout: float = 0.0
+    log_std_min: float = -5.0
+    log_std_max: float = 2.0
+    batch_size: int = 256
 
 
 @dataclass(frozen=True)

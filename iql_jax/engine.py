@@ -18,7 +18,7 @@ import jax.numpy as jnp
 
 from iql_jax import agent
 from iql_jax.agent import Hyper, IQLState
-from iql_jax.config import AgentConfig
+from iql_jax.config import AgentConfig, NetworkConfig
 from iql_jax.data.transitions import Transitions
 from iql_jax.errors import ConfigError
 
@@ -42,7 +42,7 @@ def sample_batch(data: Transitions, key, batch_size: int) -> Transitions:
 def train_step(state: IQLState, data: Transitions) -> tuple[IQLState, dict]:
     """Split the state's key, draw a batch, run one update."""
     key, k_batch, k_update = jax.random.split(state.key, 3)
-    batch = sample_batch(data, k_batch, state.config.batch_size)
+    batch = sample_batch(data, k_batch, state.network.batch_size)
     return agent.update(state.replace(key=key), batch, k_update)
 
 
@@ -117,10 +117,10 @@ def expand_sweep(sweep) -> list[tuple[tuple[str, float], ...]]:
 
 
 @functools.lru_cache(maxsize=None)
-def _compiled_init(config: AgentConfig, obs_dim: int, act_dim: int, decay_steps: int):
+def _compiled_init(network: NetworkConfig, obs_dim: int, act_dim: int):
+    # Keyed by the static network settings only: populations that differ in hyperparameters share the program.
     def make(key, hyper, obs_mean, obs_std):
-        return agent.init(config, key, obs_dim, act_dim, decay_steps=decay_steps, obs_mean=obs_mean,
-                          obs_std=obs_std, hyper=hyper)
+        return agent.init(network, key, obs_dim, act_dim, obs_mean=obs_mean, obs_std=obs_std, hyper=hyper)
 
     return jax.jit(jax.vmap(make, in_axes=(0, 0, None, None)))
 
@@ -149,8 +149,13 @@ def init_population(config: AgentConfig, seeds: Sequence[int], obs_dim: int, act
     stacked = jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *hypers)
     obs_mean = jnp.zeros(obs_dim, jnp.float32) if obs_mean is None else jnp.asarray(obs_mean, jnp.float32)
     obs_std = jnp.ones(obs_dim, jnp.float32) if obs_std is None else jnp.asarray(obs_std, jnp.float32)
-    states = _compiled_init(config, obs_dim, act_dim, int(decay_steps))(jnp.stack(keys), stacked, obs_mean, obs_std)
+    states = _compiled_init(config.network(), obs_dim, act_dim)(jnp.stack(keys), stacked, obs_mean, obs_std)
     return states, members
+
+
+def member_hyper(states: IQLState, index: int) -> dict[str, float]:
+    """The hyperparameter values member ``index`` really trains with (what ``config.json`` records per member)."""
+    return {name: float(values[index]) for name, values in jax.device_get(states.hyper)._asdict().items()}
 
 
 def member(states: IQLState, index: int) -> IQLState:

@@ -186,3 +186,9 @@ def test_finetune_run_resumes_bit_exactly_and_marks_the_boundary(tmp_path, data_
     t2 = whole.summary["offline_to_online"]
     assert t2["offline"] == pytest.approx(np.mean([r["normalized_score"] for r in rows if r["step"] == 40]))
     assert "offline → fine-tuned" in (tmp_path / "ft-whole" / "report.md").read_text()
+    # The bug: the fine-tune run's config.json still said "cosine" after constant_actor_lr.
+    record = json.loads((tmp_path / "ft-whole" / "config.json").read_text())
+    assert record["config"]["agent"]["actor_lr_schedule"] == "constant"
+    assert [m["hyper"]["actor_decay_steps"] for m in record["members"]] == [0.0, 0.0]
+    offline = json.loads((tmp_path / "off" / "config.json").read_text())
+    assert [m["hyper"]["actor_decay_steps"] for m in offline["members"]] == [40.0, 40.0]

@@ -24,7 +24,7 @@ from iql_jax.finetune.buffer import OnlineBuffer
 def train_step(state: IQLState, offline: Transitions, online: OnlineBuffer):
     """``engine.train_step`` with the union buffer as the data source: split the key, sample, ``agent.update``."""
     key, k_batch, k_update = jax.random.split(state.key, 3)
-    batch = buffers.sample(offline, online, k_batch, state.config.batch_size)
+    batch = buffers.sample(offline, online, k_batch, state.network.batch_size)
     return agent.update(state.replace(key=key), batch, k_update)
 
 
@@ -72,16 +72,16 @@ def compiled_act(temperature: float, single: bool):
     return jax.jit(_over_members(fn, (0, 0, None), single))
 
 
-_METRIC_NAMES: dict = {}  # AgentConfig -> names of agent.update's metrics
+_METRIC_NAMES: dict = {}  # NetworkConfig -> names of agent.update's metrics
 
 
 def metric_names(states: IQLState, buffer: OnlineBuffer, offline: Transitions) -> tuple[str, ...]:
     """The names of ``agent.update``'s metrics, from an abstract trace (no computation), once per config."""
-    if states.config not in _METRIC_NAMES:
+    if states.network not in _METRIC_NAMES:
         first = lambda tree: jax.tree_util.tree_map(lambda x: x[0], tree)
         shapes = jax.eval_shape(lambda s, b: train_step(first(s), offline, first(b))[1], states, buffer)
-        _METRIC_NAMES[states.config] = tuple(shapes)
-    return _METRIC_NAMES[states.config]
+        _METRIC_NAMES[states.network] = tuple(shapes)
+    return _METRIC_NAMES[states.network]
 
 
 def zero_metrics(names: tuple[str, ...], m: int) -> dict:

@@ -55,10 +55,20 @@ def finetune_run(offline_dir: str | Path, online_steps: int, *, out: str | None 
             "eval_every": int(eval_every), "eval_episodes": int(episodes), "checkpoint_every": int(checkpoint_every),
             "updates_per_collect": int(updates_per_collect), "capacity": int(capacity or online_steps),
             "version": iql_jax.__version__}
+    online = constant_actor_lr(states)
     run_dir, lock = claim_dir(run_dir, hint=f"continue a fine-tuning run with `iql finetune {run_dir} --resume`")
     with lock:
-        write_atomic(run_dir / setup.CONFIG_FILE, (offline_dir / setup.CONFIG_FILE).read_bytes())
-        return _start(run_dir, offline_dir, plan, states, members, record, progress, stop_at)
+        write_atomic(run_dir / setup.CONFIG_FILE, _online_record(offline_dir, members, online))
+        return _start(run_dir, offline_dir, plan, online, members, record, progress, stop_at)
+
+
+def _online_record(offline_dir: Path, members, states) -> str:
+    """The offline run's ``config.json`` with what fine-tuning changes: the constant actor lr, in the config and in
+    every member's recorded hyperparameters."""
+    record = json.loads((offline_dir / setup.CONFIG_FILE).read_text())
+    record["config"]["agent"]["actor_lr_schedule"] = "constant"
+    record["members"] = setup.member_records(members, states)
+    return json.dumps(record, indent=2) + "\n"
 
 
 def check_options(**options) -> None:
@@ -79,7 +89,6 @@ def _start(run_dir: Path, offline_dir: Path, plan: dict, states, members, record
     logger._write_eval_rows([{**r, "normalized_score": "" if r["normalized_score"] is None else r["normalized_score"],
                               "success": "" if r["success"] is None else r["success"]}
                              for r in _raw_eval(offline_dir)], mode="w")
-    states = constant_actor_lr(states)
     if progress:
         lrs = sorted({float(v) for v in np.asarray(states.hyper.actor_lr)})
         print(f"online actor lr: constant {', '.join(f'{v:g}' for v in lrs)} (the offline start value; the offline "

@@ -18,6 +18,7 @@ from typing import Iterable
 import numpy as np
 
 import iql_jax
+from iql_jax import engine
 from iql_jax.config import TrainConfig, config_from_dict, config_to_dict, get_preset, preset_for_domain
 from iql_jax.data import (Dataset, ObservationStats, RewardTransform, clip_actions, fit_observation_stats,
                           fit_reward_transform, load_dataset)
@@ -124,13 +125,18 @@ def new_run_dir(config: TrainConfig) -> tuple[Path, RunLock]:
     return claim_dir(Path(config.run.out) / name, numbered=True)
 
 
-def write_run_config(run_dir: Path, prepared: Prepared, sweep: list, members: list) -> None:
+def member_records(members: list, states) -> list[dict]:
+    """``config.json``'s members: index, seed, sweep overrides and the hyperparameters each really trains with."""
+    return [{**dataclasses.asdict(m), "hyper": engine.member_hyper(states, m.index)} for m in members]
+
+
+def write_run_config(run_dir: Path, prepared: Prepared, sweep: list, members: list, states) -> None:
     p = prepared
     record = {
         "version": iql_jax.__version__,
         "config": config_to_dict(p.config),
         "sweep": sweep,
-        "members": [dataclasses.asdict(m) for m in members],
+        "members": member_records(members, states),
         "dataset": {"name": p.dataset.info.name, "source": p.dataset.info.source, "domain": p.dataset.info.domain,
                     "fingerprint": p.fingerprint, "transitions": p.transitions.size,
                     "obs_dim": p.transitions.obs_dim, "act_dim": p.transitions.act_dim},

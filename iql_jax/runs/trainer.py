@@ -68,7 +68,7 @@ def train(config: TrainConfig, *, dataset: Dataset | None = None, sweep=None,
     states, members = _template(prepared, seeds, sweep)
     run_dir, lock = setup.new_run_dir(prepared.config)
     with lock:
-        setup.write_run_config(run_dir, prepared, [dict(s) for s in engine.expand_sweep(sweep)], members)
+        setup.write_run_config(run_dir, prepared, [dict(s) for s in engine.expand_sweep(sweep)], members, states)
         return _loop(run_dir, prepared, states, members, 0, progress, stop_at)
 
 
@@ -120,7 +120,9 @@ def _record_new_steps(run_dir: Path, record: dict, prepared: setup.Prepared, ste
         raise IQLError(f"--steps {steps}: expected at least the {step:,} updates {run_dir} has already done")
     config = dataclasses.replace(config, run=dataclasses.replace(config.run, steps=steps))
     history = record.get("steps_changed", []) + [{"at_step": step, "from": record["config"].run.steps, "to": steps}]
-    setup.write_record(run_dir, {**record, "config": config, "steps_changed": history})
+    members = [{**m, "hyper": {**m["hyper"], "actor_decay_steps": float(steps)}}
+               if m.get("hyper", {}).get("actor_decay_steps", 0) > 0 else m for m in record["members"]]
+    setup.write_record(run_dir, {**record, "config": config, "members": members, "steps_changed": history})
     return dataclasses.replace(prepared, config=config)
 
 
