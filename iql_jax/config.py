@@ -72,8 +72,7 @@ class AgentConfig:
 
     def network(self) -> "NetworkConfig":
         """The static part: what shapes the networks and the compiled program (the rest is traced, see Hyper)."""
-        return NetworkConfig(self.hidden_dims, self.num_critics, self.actor_dropout, self.log_std_min,
-                             self.log_std_max, self.batch_size)
+        return NetworkConfig(**{name: getattr(self, name) for name in STATIC_FIELDS})
 
     def __post_init__(self):
         if not 0.0 < self.expectile < 1.0:
@@ -86,21 +85,19 @@ class AgentConfig:
             raise ConfigError("agent: num_critics, batch_size and hidden_dims must be positive / non-empty")
 
 
-@dataclass(frozen=True)
-class NetworkConfig:
-    """The static settings an :class:`~iql_jax.agent.IQLState` carries (hashable; one compiled program each).
+# The AgentConfig fields that shape the networks and the compiled program; everything else is traced (agent.Hyper).
+STATIC_FIELDS = ("hidden_dims", "num_critics", "actor_dropout", "log_std_min", "log_std_max", "batch_size")
+NetworkConfig = dataclasses.make_dataclass(
+    "NetworkConfig", [(f.name, f.type, field(default=f.default)) for f in dataclasses.fields(AgentConfig)
+                      if f.name in STATIC_FIELDS], frozen=True)
+NetworkConfig.__module__ = __name__
+NetworkConfig.__doc__ = """The static settings an :class:`~iql_jax.agent.IQLState` carries (hashable; one compiled program
+each): the :data:`STATIC_FIELDS` of :class:`AgentConfig`, documented there.
 
-    Only what fixes array shapes or the traced program lives here. Every number that may differ between members of
-    a population (expectile, β, discount, polyak, learning rates, the exp-advantage clip, the schedule horizon) is a
-    traced :class:`~iql_jax.agent.Hyper` value instead, so the state cannot hold a stale copy of it.
-    """
-
-    hidden_dims: tuple[int, ...] = (256, 256)
-    num_critics: int = 2
-    actor_dropout: float = 0.0
-    log_std_min: float = -5.0
-    log_std_max: float = 2.0
-    batch_size: int = 256
+Only what fixes array shapes or the traced program lives here. Every number that may differ between members of a
+population (expectile, β, discount, polyak, learning rates, the exp-advantage clip, the schedule horizon) is a traced
+:class:`~iql_jax.agent.Hyper` value instead, so the state cannot hold a stale copy of it.
+"""
 
 
 @dataclass(frozen=True)
@@ -172,6 +169,39 @@ class RunConfig:
         for name in ("eval_every", "eval_episodes", "checkpoint_every"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"run.{name}: expected 0 or more, found {getattr(self, name)}")
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    """Online fine-tuning of an offline run (paper Table 2): ``iql finetune``'s options, recorded in the fine-tuning
+    run's ``finetune.json`` (with the defaults filled in)."""
+
+    online_steps: int = 100_000
+    """Environment steps (and updates) per member."""
+    eval_every: int = 10_000
+    """Evaluate every N online steps (0: only at the end)."""
+    eval_episodes: int | None = None
+    """Episodes per member per evaluation; None takes the offline run's."""
+    checkpoint_every: int = 10_000
+    """Checkpoint (and reset the environments, seeded) every N online steps."""
+    updates_per_collect: int = 1
+    """Collect K steps, then run K updates in one call (faster, less faithful than 1, the official loop's)."""
+    capacity: int | None = None
+    """Online transitions kept per member; None keeps all of them (the official behaviour)."""
+    out: str | None = None
+    """Parent directory of the new run; None puts it beside the offline run."""
+    name: str | None = None
+    """Name of the new run directory; None: <offline run>-finetune."""
+
+    def __post_init__(self):
+        minimum = {"online_steps": 1, "eval_every": 0, "eval_episodes": 0, "checkpoint_every": 1,
+                   "updates_per_collect": 1, "capacity": 1}
+        for option, least in minimum.items():
+            value = getattr(self, option)
+            if value is None and option in ("eval_episodes", "capacity"):
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise ConfigError(f"--{option.replace('_', '-')}: expected an integer >= {least}, found {value!r}")
 
 
 @dataclass(frozen=True)

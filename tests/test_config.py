@@ -92,10 +92,3 @@ def test_resolving_twice_changes_nothing_and_records_are_resolved():
     del old["resolved"]  # a config.json written before the field existed
     assert config_from_dict(old).resolved
 
-
-def test_the_cli_knows_which_options_were_given():
-    from iql_jax.cli import given_fields
-
-    argv = ["--preset", "antmaze", "--agent.expectile", "0.7", "--eval-episodes=3", "--agent.hidden_dims", "8",
-            "--data.dataset", "x", "--steps", "5"]
-    assert given_fields(argv) == {"agent.expectile", "run.eval_episodes", "agent.hidden_dims"}

@@ -139,7 +139,7 @@ def test_transitions_are_float32_read_only_and_actions_kept(tmp_path):
     data["observations"] = data["observations"].astype(np.float64)
     t = load_d4rl_hdf5(write_hdf5(tmp_path / "x.h5", **data)).transitions
     assert all(np.asarray(a).dtype == np.float32 and not a.flags.writeable for a in t)
-    # Loaders check the range but never clip: training clips in one place (setup.prepare, data.clip_actions).
+    # Loaders check the range but never clip: training clips in one place (runs.prepare, data.clip_actions).
     np.testing.assert_array_equal(t.actions[0], np.float32([1.0000001, -1.0]))
 
 

@@ -12,7 +12,7 @@ IQL pipeline clips every action to ±(1 − 1e-5) so that a tanh-squashed policy
   un-normalised controls), and clipping would silently destroy them. Rescale the actions first.
 
 Validation only checks the range; it never changes the actions. Training clips them to ±(1 − 1e-5), as the official
-code, in one place (``runs.setup.prepare``), unless ``data.clip_actions`` is off.
+code, in one place (``runs.prepare.prepare``), unless ``data.clip_actions`` is off.
 """
 
 from __future__ import annotations

@@ -21,13 +21,14 @@ from tqdm.auto import tqdm
 
 import iql_jax
 from iql_jax import engine
-from iql_jax.config import TrainConfig
+from iql_jax.config import TrainConfig, config_to_dict
 from iql_jax.data import Dataset
 from iql_jax.errors import DivergenceError, IQLError
 from iql_jax.evaluation import evaluate, make_eval_envs
-from iql_jax.runs import checkpoint, setup
+from iql_jax.runs import checkpoint, records
 from iql_jax.runs.lock import RunLock
 from iql_jax.runs.logs import RunLogger
+from iql_jax.runs.prepare import Prepared, prepare
 from iql_jax.runs.summary import write_outputs
 
 
@@ -42,15 +43,16 @@ class RunResult:
     summary: dict
 
 
-def _template(prepared: setup.Prepared, members_seeds: Sequence[int], sweep) -> tuple:
+def _template(prepared: Prepared, members_seeds: Sequence[int], sweep, sequential: bool = False) -> tuple:
     c, t, s = prepared.config, prepared.transitions, prepared.obs_stats
     return engine.init_population(c.agent, members_seeds, t.obs_dim, t.act_dim, decay_steps=c.run.steps,
                                   sweep=sweep, obs_mean=None if s is None else s.mean,
-                                  obs_std=None if s is None else s.std)
+                                  obs_std=None if s is None else s.std, sequential=sequential)
 
 
 def train(config: TrainConfig, *, dataset: Dataset | None = None, sweep=None,
-          progress: bool = True, stop_at: int | None = None, explicit: Iterable[str] | None = None) -> RunResult:
+          progress: bool = True, stop_at: int | None = None, explicit: Iterable[str] | None = None,
+          sequential_init: bool = False) -> RunResult:
     """Train ``config.run.seeds`` seeds (× the ``sweep`` grid) as one vmapped population in a new run directory.
 
     Args:
@@ -62,13 +64,14 @@ def train(config: TrainConfig, *, dataset: Dataset | None = None, sweep=None,
         progress: show a progress bar (``config.run.quiet`` also turns it off).
         stop_at: stop (after checkpointing) once this many updates are done; for tests and staged runs.
         explicit: the fields (dotted names) that override the preset, e.g. those given on a command line.
+        sequential_init: initialise the members one at a time (see :func:`engine.init_population`).
     """
-    prepared = setup.prepare(config, dataset, progress=progress and not config.run.quiet, explicit=explicit)
+    prepared = prepare(config, dataset, progress=progress and not config.run.quiet, explicit=explicit)
     seeds = [prepared.config.run.seed + i for i in range(prepared.config.run.seeds)]
-    states, members = _template(prepared, seeds, sweep)
-    run_dir, lock = setup.new_run_dir(prepared.config)
+    states, members = _template(prepared, seeds, sweep, sequential_init)
+    run_dir, lock = records.new_run_dir(prepared.config)
     with lock:
-        setup.write_run_config(run_dir, prepared, [dict(s) for s in engine.expand_sweep(sweep)], members, states)
+        records.write_run_config(run_dir, prepared, [dict(s) for s in engine.expand_sweep(sweep)], members, states)
         return _loop(run_dir, prepared, states, members, 0, progress, stop_at)
 
 
@@ -87,14 +90,14 @@ def resume(run_dir: str | Path, *, progress: bool = True, stop_at: int | None = 
             the value and critic lrs, always constant) continue unchanged. Without ``steps`` a resume is bit-exact.
     """
     run_dir = Path(run_dir)
-    record = setup.read_run_config(run_dir)
+    record = records.read_run_config(run_dir)
     with RunLock(run_dir):
         return _resume_locked(run_dir, record, progress, stop_at, steps)
 
 
 def _resume_locked(run_dir: Path, record: dict, progress: bool, stop_at: int | None, steps: int | None):
     config: TrainConfig = record["config"]
-    prepared = setup.prepare(config, progress=progress and not config.run.quiet)
+    prepared = prepare(config, progress=progress and not config.run.quiet)
     if prepared.fingerprint != record["dataset"]["fingerprint"]:
         raise IQLError(f"{run_dir}: the dataset {config.data.dataset!r} differs from the one this run was trained "
                        f"on (fingerprint {prepared.fingerprint} vs {record['dataset']['fingerprint']})")
@@ -113,7 +116,7 @@ def _resume_locked(run_dir: Path, record: dict, progress: bool, stop_at: int | N
     return _loop(run_dir, prepared, states, members, step, progress, stop_at)
 
 
-def _record_new_steps(run_dir: Path, record: dict, prepared: setup.Prepared, step: int, steps: int):
+def _record_new_steps(run_dir: Path, record: dict, prepared: Prepared, step: int, steps: int):
     """Apply a new ``--steps`` on resume (see :func:`resume`): checked, then recorded in ``config.json``."""
     config: TrainConfig = record["config"]
     if steps < step:
@@ -122,7 +125,7 @@ def _record_new_steps(run_dir: Path, record: dict, prepared: setup.Prepared, ste
     history = record.get("steps_changed", []) + [{"at_step": step, "from": record["config"].run.steps, "to": steps}]
     members = [{**m, "hyper": {**m["hyper"], "actor_decay_steps": float(steps)}}
                if m.get("hyper", {}).get("actor_decay_steps", 0) > 0 else m for m in record["members"]]
-    setup.write_record(run_dir, {**record, "config": config, "members": members, "steps_changed": history})
+    records.write_record(run_dir, {**record, "config": config, "members": members, "steps_changed": history})
     return dataclasses.replace(prepared, config=config)
 
 
@@ -178,12 +181,12 @@ def check_finite(metrics: dict, members, step: int, run_dir: Path, advice: str =
                                   f"member {m.index} ({m.label}); {kept}; {advice}")
 
 
-def _loop(run_dir: Path, prepared: setup.Prepared, states, members, step: int, progress: bool,
+def _loop(run_dir: Path, prepared: Prepared, states, members, step: int, progress: bool,
           stop_at: int | None) -> RunResult:
     cfg = prepared.config
     run = cfg.run
     data = engine.device_data(prepared.transitions)
-    logger = RunLogger(run_dir, members, run.tensorboard, run.wandb, setup.config_to_dict(cfg))
+    logger = RunLogger(run_dir, members, run.tensorboard, run.wandb, config_to_dict(cfg))
     spec, episodes = prepared.eval_spec, run.eval_episodes
     envs = make_eval_envs(spec, len(members) * episodes) if spec is not None and episodes > 0 else None
     end = run.steps if stop_at is None else min(run.steps, stop_at)
@@ -222,23 +225,26 @@ def _loop(run_dir: Path, prepared: setup.Prepared, states, members, step: int, p
 
 
 def _header(config: TrainConfig) -> dict:
-    return {"version": iql_jax.__version__, "config": setup.config_to_dict(config)}
+    return {"version": iql_jax.__version__, "config": config_to_dict(config)}
 
 
-def load_run(run_dir: str | Path, checkpoint_path: str | Path | None = None):
-    """The population state of a run (newest checkpoint, or ``checkpoint_path``) with its record and members."""
+def load_run(run_dir: str | Path, checkpoint_path: str | Path | None = None, sequential_init: bool = False):
+    """The population state of a run (newest checkpoint, or ``checkpoint_path``) with its record and members.
+
+    ``sequential_init`` builds the restore template one member at a time (see :func:`engine.init_population`).
+    """
     run_dir = Path(run_dir)
-    record = setup.read_run_config(run_dir)
+    record = records.read_run_config(run_dir)
     config: TrainConfig = record["config"]
     d = record["dataset"]
     try:
         seeds, sweep = _population_of(record)
         obs_dim, act_dim = int(d["obs_dim"]), int(d["act_dim"])
     except (KeyError, TypeError, ValueError) as e:
-        raise IQLError(f"{run_dir / setup.CONFIG_FILE}: unreadable run configuration (members or dataset "
+        raise IQLError(f"{run_dir / records.CONFIG_FILE}: unreadable run configuration (members or dataset "
                        f"dimensions: {type(e).__name__}: {e})") from e
     template, members = engine.init_population(config.agent, seeds, obs_dim, act_dim,
-                                               decay_steps=config.run.steps, sweep=sweep)
+                                               decay_steps=config.run.steps, sweep=sweep, sequential=sequential_init)
     if checkpoint_path is None:
         latest = checkpoint.latest_checkpoint(run_dir)
         if latest is None:

@@ -1,4 +1,4 @@
-"""runs.setup: the library trains what the config names (presets resolved once), and actions are clipped once."""
+"""runs.prepare: the library trains what the config names (presets resolved once), and actions are clipped once."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import pytest
 
 from iql_jax.config import AgentConfig, DataConfig, RunConfig, TrainConfig
 from iql_jax.data import DataWarning
-from iql_jax.runs import load_run, resume, setup, train
+from iql_jax.runs import load_run, resume, train
+from iql_jax.runs.prepare import prepare
 
 
 def test_train_with_a_named_preset_trains_that_preset(tmp_path, data_cache_dir):
@@ -45,7 +46,7 @@ def test_clip_actions_works_both_ways(tmp_path, clip, expected):
     # The bug: --data.no-clip-actions had no effect, because validation always clipped.
     config = TrainConfig(data=DataConfig(dataset=_noisy_file(tmp_path), reward_transform="none", clip_actions=clip))
     with pytest.warns(DataWarning, match="1 values outside"):  # the range check stays in validation
-        prepared = setup.prepare(config, evaluate=False, progress=False)
+        prepared = prepare(config, evaluate=False, progress=False)
     assert np.asarray(prepared.transitions.actions).max() == expected
     assert prepared.config.data.clip_actions is clip
 
