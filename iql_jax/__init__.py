@@ -26,7 +26,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AgentConfig", "ConfigError", "DataConfig", "DataError", "Dataset", "DatasetInfo", "FinetuneConfig", "Hyper",
-    "IQLError", "IQLState", "Member", "NetworkConfig", "PRESETS", "RunConfig", "TrainConfig", "Transitions", "act", "device_data",
+    "IQLError", "IQLState", "Member", "NetworkConfig", "PRESETS", "RunConfig", "TrainConfig", "Transitions", "act",
+    "device_data",
     "export_policy", "get_preset", "init", "init_population", "load_policy", "member", "population_policy",
     "preset_for_domain", "train_chunk", "train_step", "update", "values", "__version__",
 ]

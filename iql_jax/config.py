@@ -91,8 +91,8 @@ NetworkConfig = dataclasses.make_dataclass(
     "NetworkConfig", [(f.name, f.type, field(default=f.default)) for f in dataclasses.fields(AgentConfig)
                       if f.name in STATIC_FIELDS], frozen=True)
 NetworkConfig.__module__ = __name__
-NetworkConfig.__doc__ = """The static settings an :class:`~iql_jax.agent.IQLState` carries (hashable; one compiled program
-each): the :data:`STATIC_FIELDS` of :class:`AgentConfig`, documented there.
+NetworkConfig.__doc__ = """The static settings an :class:`~iql_jax.agent.IQLState` carries (hashable; one compiled
+program each): the :data:`STATIC_FIELDS` of :class:`AgentConfig`, documented there.
 
 Only what fixes array shapes or the traced program lives here. Every number that may differ between members of a
 population (expectile, β, discount, polyak, learning rates, the exp-advantage clip, the schedule horizon) is a traced

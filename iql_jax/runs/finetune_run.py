@@ -19,16 +19,17 @@ import iql_jax
 from iql_jax import engine
 from iql_jax.config import FinetuneConfig
 from iql_jax.errors import ConfigError, IQLError
-from iql_jax.evaluation import evaluate, make_eval_envs, online_env
+from iql_jax.evaluation import online_env
 from iql_jax.finetune import FinetuneState, constant_actor_lr, finetune_iter, init_finetune
 from iql_jax.runs import checkpoint, records
 from iql_jax.runs.files import write_atomic
 from iql_jax.runs.lock import RunLock, claim_dir
 from iql_jax.runs.logs import RunLogger, read_eval
+from iql_jax.runs.loop import HostLoop
 from iql_jax.runs.prepare import prepare
 from iql_jax.runs.stats import last_and_best, score_key
 from iql_jax.runs.summary import write_outputs
-from iql_jax.runs.trainer import RunResult, check_finite, load_run
+from iql_jax.runs.trainer import RunResult, load_run
 
 FINETUNE_FILE = "finetune.json"
 FINETUNE_ADVICE = ("fine-tuning is deterministic, so a resume would diverge again: retrain the offline run with "
@@ -118,7 +119,9 @@ def _resume(run_dir: Path, plan: dict, progress: bool, stop_at: int | None) -> R
     fstate = template
     if latest is not None:
         fstate, _ = checkpoint.load_checkpoint(latest[1], template, iql_jax.__version__)
-        RunLogger(run_dir, members).truncate_after(plan["offline_step"] + latest[0])
+        # The state's own online step, not the file name: directories written before the one step clock named
+        # their checkpoints by online step, newer ones by the run's step.
+        RunLogger(run_dir, members).truncate_after(plan["offline_step"] + int(fstate.online_step))
     return _online_loop(run_dir, plan, record, members, fstate, progress, stop_at)
 
 
@@ -129,38 +132,30 @@ def _online_loop(run_dir: Path, plan: dict, record: dict, members, fstate: Finet
     if prepared.fingerprint != record["dataset"]["fingerprint"]:
         raise IQLError(f"{plan['offline_run']}: its dataset changed since the offline run")
     offline = engine.device_data(prepared.transitions)
-    spec, episodes, base = prepared.eval_spec, plan["eval_episodes"], plan["offline_step"]
+    base = plan["offline_step"]
     total = plan["online_steps"] if stop_at is None else min(plan["online_steps"], stop_at)
     done = int(fstate.online_step)
-    envs = make_eval_envs(spec, len(members) * episodes) if episodes > 0 else None
-    logger = RunLogger(run_dir, members)
+    host = HostLoop(run_dir, members, RunLogger(run_dir, members), spec=prepared.eval_spec,
+                    episodes=plan["eval_episodes"], ref_scores=prepared.ref_scores, score=prepared.score,
+                    eval_every=plan["eval_every"], checkpoint_every=plan["checkpoint_every"],
+                    total=plan["online_steps"], run_seed=config.run.seed, keep=config.run.keep_checkpoints,
+                    header={"version": iql_jax.__version__, "phase": "online"}, advice=FINETUNE_ADVICE, base=base)
     chunk = math.gcd(plan["eval_every"] or plan["checkpoint_every"], plan["checkpoint_every"])
+    envs = online_env(prepared.eval_spec, prepared.dataset.info.domain)
     try:
-        for fstate, metrics in finetune_iter(fstate, offline, online_env(spec, prepared.dataset.info.domain),
-                                             total - done,
+        for fstate, metrics in finetune_iter(fstate, offline, envs, total - done,
                                              reward_transform=prepared.reward_transform,
                                              segment_steps=plan["checkpoint_every"],
                                              updates_per_collect=plan["updates_per_collect"], chunk_steps=chunk,
                                              progress=progress):
             step = int(fstate.online_step)
             per_member = {k: np.asarray(v) for k, v in metrics.items() if np.ndim(v) == 1}
-            check_finite({k: v for k, v in per_member.items() if not k.startswith("online/")}, members, base + step,
-                         run_dir, FINETUNE_ADVICE, step_offset=base)
-            logger.log_metrics(base + step, per_member, {"phase": "online"})
-            if envs is not None and ((plan["eval_every"] and step % plan["eval_every"] == 0)
-                                     or step == plan["online_steps"]):
-                result = evaluate(engine.population_policy(fstate.states), spec, len(members), episodes,
-                                  seed=config.run.seed * 1_000_003 + base + step, ref_scores=prepared.ref_scores,
-                                  envs=envs, score=prepared.score)
-                logger.log_eval(base + step, result)
-            if step % plan["checkpoint_every"] == 0 or step == total:
-                checkpoint.save_checkpoint(run_dir, step, fstate, {"version": iql_jax.__version__, "phase": "online"},
-                                           config.run.keep_checkpoints)
+            host.after_chunk(step, per_member, states=fstate.states, save=fstate, stop=total,
+                             extra={"phase": "online"},
+                             checked={k: v for k, v in per_member.items() if not k.startswith("online/")})
             done = step
     finally:
-        logger.close()
-        if envs is not None:
-            envs.close()
+        host.close()
     summary = {}
     if done == plan["online_steps"]:
         summary = write_outputs(run_dir, boundaries=[base])

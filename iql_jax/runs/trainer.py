@@ -1,4 +1,4 @@
-"""The training loop: a thin Python loop over compiled chunks that evaluates, logs, checkpoints and can resume.
+"""Offline training: a thin Python loop over compiled chunks around :class:`~iql_jax.runs.loop.HostLoop`, and resume.
 
 ``train`` starts a run directory; ``resume`` continues one from its last checkpoint, bit-exactly: the data, the
 keys inside the state and the evaluation seeds are all functions of the config and the step, so N updates, a crash
@@ -23,11 +23,11 @@ import iql_jax
 from iql_jax import engine
 from iql_jax.config import TrainConfig, config_to_dict
 from iql_jax.data import Dataset
-from iql_jax.errors import DivergenceError, IQLError
-from iql_jax.evaluation import evaluate, make_eval_envs
+from iql_jax.errors import IQLError
 from iql_jax.runs import checkpoint, records
 from iql_jax.runs.lock import RunLock
 from iql_jax.runs.logs import RunLogger
+from iql_jax.runs.loop import HostLoop
 from iql_jax.runs.prepare import Prepared, prepare
 from iql_jax.runs.summary import write_outputs
 
@@ -148,10 +148,6 @@ def _population_of(record: dict) -> tuple[list[int], list[dict]]:
     return seeds, [dict(s) for s in settings]
 
 
-def _due(step: int, every: int) -> bool:
-    return every > 0 and step % every == 0
-
-
 def _to_next(step: int, every: int) -> int:
     return every - step % every if every > 0 else math.inf
 
@@ -161,34 +157,16 @@ TRAIN_ADVICE = ("training is deterministic, so a resume would diverge again: sta
                 "(--data.reward-transform), or without this member's setting")
 
 
-def check_finite(metrics: dict, members, step: int, run_dir: Path, advice: str = TRAIN_ADVICE,
-                 step_offset: int = 0) -> None:
-    """Stop at the first non-finite metric, saying what is on disk and how to go on.
-
-    Args:
-        run_dir: where the run's checkpoints are (the message names the newest, or says there is none).
-        advice: the way forward, for the message.
-        step_offset: added to checkpoint steps in the message (fine-tuning numbers its checkpoints from 0).
-    """
-    for name, values in metrics.items():
-        bad = np.flatnonzero(~np.isfinite(values))
-        if bad.size:
-            m = members[int(bad[0])]
-            latest = checkpoint.latest_checkpoint(run_dir)
-            kept = (f"the newest checkpoint, {latest[1]} (step {latest[0] + step_offset:,}), is kept" if latest
-                    else "no checkpoint had been written yet")
-            raise DivergenceError(f"non-finite {name} ({values[bad[0]]}) in the chunk ending at step {step}, "
-                                  f"member {m.index} ({m.label}); {kept}; {advice}")
-
-
 def _loop(run_dir: Path, prepared: Prepared, states, members, step: int, progress: bool,
           stop_at: int | None) -> RunResult:
     cfg = prepared.config
     run = cfg.run
     data = engine.device_data(prepared.transitions)
     logger = RunLogger(run_dir, members, run.tensorboard, run.wandb, config_to_dict(cfg))
-    spec, episodes = prepared.eval_spec, run.eval_episodes
-    envs = make_eval_envs(spec, len(members) * episodes) if spec is not None and episodes > 0 else None
+    host = HostLoop(run_dir, members, logger, spec=prepared.eval_spec, episodes=run.eval_episodes,
+                    ref_scores=prepared.ref_scores, score=prepared.score, eval_every=run.eval_every,
+                    checkpoint_every=run.checkpoint_every, total=run.steps, run_seed=run.seed,
+                    keep=run.keep_checkpoints, header=_header(cfg), advice=TRAIN_ADVICE)
     end = run.steps if stop_at is None else min(run.steps, stop_at)
     last_score = None
     bar = tqdm(total=run.steps, initial=step, disable=not progress or run.quiet, unit="upd", dynamic_ncols=True)
@@ -201,25 +179,15 @@ def _loop(run_dir: Path, prepared: Prepared, states, members, step: int, progres
             metrics = jax.device_get(metrics)
             elapsed = time.perf_counter() - t0
             step += n
-            check_finite(metrics, members, step, run_dir)
-            logger.log_metrics(step, metrics, {"time/updates_per_s": n / elapsed})
-            if envs is not None and (_due(step, run.eval_every) or step == run.steps):
-                result = evaluate(engine.population_policy(states), spec, len(members), episodes,
-                                  seed=run.seed * 1_000_003 + step, ref_scores=prepared.ref_scores, envs=envs,
-                                  score=prepared.score)
-                logger.log_eval(step, result)
-                agg = result.aggregate()
-                last_score = agg.get("score_mean", agg["return_mean"])
-            if _due(step, run.checkpoint_every) or step == end:
-                checkpoint.save_checkpoint(run_dir, step, states, _header(cfg), run.keep_checkpoints)
+            score = host.after_chunk(step, metrics, states=states, save=states, stop=end,
+                                     extra={"time/updates_per_s": n / elapsed})
+            last_score = last_score if score is None else score
             bar.update(n)
             bar.set_postfix({"upd/s": f"{n / elapsed * len(members):,.0f}",
                              **({"score": f"{last_score:.1f}"} if last_score is not None else {})})
     finally:
         bar.close()
-        logger.close()
-        if envs is not None:
-            envs.close()
+        host.close()
     summary = write_outputs(run_dir, value_map=True) if step == run.steps else {}
     return RunResult(run_dir, states, members, step, summary)
 
