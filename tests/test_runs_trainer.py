@@ -15,8 +15,9 @@ import pytest
 
 import iql_jax
 from iql_jax.errors import DivergenceError
-from iql_jax.runs import checkpoint, load_run, resume, train
+from iql_jax.runs import checkpoint, evaluate_run, load_run, resume, train
 from iql_jax.runs.logs import read_eval
+from iql_jax.runs.loop import eval_seed
 from iql_jax.runs.prepare import load as load_data
 from tiny import RUN_DATASET, learned, run_config
 
@@ -57,6 +58,11 @@ def test_outputs_report_and_plot_match_eval_csv(tmp_path, data_cache_dir):
     assert record["config"]["data"]["reward_transform"] == "antmaze"
     lines = (run_dir / "metrics.jsonl").read_text().splitlines()
     assert len(lines) == 2 * 2 and "value/loss" in json.loads(lines[0])
+    # iql eval's logic as a library call: the newest checkpoint, every member, the recorded environment.
+    measured = evaluate_run(run_dir, episodes=2, seed=eval_seed(0, 40))  # the seed the run evaluated step 40 with
+    assert measured.step == 40 and [m.label for m in measured.members] == ["seed=0", "seed=1"]
+    assert measured.env_id == record["eval_env"]["env_id"] and measured.result.returns.shape == (2, 2)
+    np.testing.assert_allclose(measured.result.normalized_score, last)  # the run's own last evaluation, re-run
 
 def test_divergence_stops_with_step_member_and_metric(tmp_path, data_cache_dir):
     dataset = load_data(run_config(tmp_path, "x"), progress=False)
