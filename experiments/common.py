@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import functools
 import json
 import os
 import platform
@@ -25,43 +24,20 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from iql_jax import agent, engine
-from iql_jax.config import TrainConfig, config_to_dict, get_preset
+from iql_jax import agent
+from iql_jax.config import TrainConfig, config_to_dict
 from iql_jax.runs import checkpoint, load_run, train
 from iql_jax.runs.logs import read_eval, read_metrics
 from iql_jax.runs.report import render_markdown, table_rows
-from iql_jax.runs.setup import with_preset
 from iql_jax.runs.stats import last_and_best, mean_ci95, score_key
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "runs" / "experiments"
 
 
-# --------------------------------------------------------------------------------------------------------------
-# Work-around for a hang in jaxlib 0.10.2 on small CPUs (reported to the library owners, not fixed here).
-#
-# `engine.init_population` initialises all members in one jit(vmap(agent.init)). Orthogonal init makes that a set of
-# *batched* LAPACK QR calls (`lapack_sgeqrf_ffi`), which jaxlib runs through `ParallelBatchMap` on XLA's intra-op
-# thread pool and then waits on a BlockingCounter. The thunk executor runs independent QR thunks concurrently on
-# the same pool; with a 2-thread pool (2 cores) both pool threads end up waiting for sub-tasks that can never be
-# scheduled, and the process hangs forever at 0 % CPU (seen with 4-20 members; gdb: two threads in
-# jax::ParallelBatchMap -> BlockingCounter::Wait). Initialising the members one at a time (one jitted init, run per
-# member, then stacked) avoids the batched QR and has never hung here (300 inits in a row).
-# --------------------------------------------------------------------------------------------------------------
-@functools.lru_cache(maxsize=None)
-def _sequential_init(config, obs_dim: int, act_dim: int, decay_steps: int):
-    single = jax.jit(lambda key, hyper, mean, std: agent.init(
-        config, key, obs_dim, act_dim, decay_steps=decay_steps, obs_mean=mean, obs_std=std, hyper=hyper))
-
-    def run(keys, hypers, mean, std):
-        states = [single(keys[i], jax.tree_util.tree_map(lambda x: x[i], hypers), mean, std)
-                  for i in range(keys.shape[0])]
-        return jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *states)
-
-    return run
-
-
-engine._compiled_init = _sequential_init
+# jaxlib 0.10.2 hung on this project's 2-core CPUs in the vmapped member init (batched LAPACK QR of the orthogonal
+# init; see engine.init_population's `sequential`), so the experiments initialise members one at a time.
+SEQUENTIAL_INIT = True
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -99,7 +75,7 @@ def make_config(dataset: str, preset: str, *, steps: int, seeds: int, hidden, ev
 
     Checkpoints are written at every evaluation (and all kept) so values can be read back per evaluation step.
     """
-    config = with_preset(TrainConfig(), get_preset(preset))
+    config = TrainConfig(preset=preset).resolve(None)  # resolved: train keeps the changes below as they are
     data = dataclasses.replace(config.data, dataset=dataset, goal=goal)
     agent_config = dataclasses.replace(config.agent, hidden_dims=tuple(hidden))
     every = eval_every or steps
@@ -130,7 +106,7 @@ def run_sweep(config: TrainConfig, sweep, *, reuse: bool = False):
           f"{len(sweep or [None])} settings), {config.run.steps:,} updates, hidden {config.agent.hidden_dims}",
           flush=True)
     t0 = time.perf_counter()
-    result = train(config, sweep=sweep, progress=False)
+    result = train(config, sweep=sweep, progress=False, sequential_init=SEQUENTIAL_INIT)
     wall = time.perf_counter() - t0
     print(f"[train] {run_dir.name}: done in {wall:.0f} s", flush=True)
     wall_file.write_text(json.dumps({"wall_s": wall, "config": config_to_dict(config), "sweep": sweep}))
@@ -175,7 +151,7 @@ def values_over_training(run_dir: Path, observations: np.ndarray) -> tuple[list[
     obs = jnp.asarray(observations, jnp.float32)
     fn = jax.jit(jax.vmap(lambda s: agent.values(s, obs).mean()))
     for step, path in checkpoint.list_checkpoints(run_dir):
-        states, members, _, _ = load_run(run_dir, path)
+        states, members, _, _ = load_run(run_dir, path, sequential_init=SEQUENTIAL_INIT)
         steps.append(step)
         values.append(np.asarray(fn(states)))
     return steps, np.array(values), members

@@ -26,7 +26,7 @@ import numpy as np  # noqa: E402
 
 import common  # noqa: E402  (applies the init work-around before any training)
 from iql_jax.runs.plots import plot_scores  # noqa: E402
-from iql_jax.runs.setup import prepare  # noqa: E402
+from iql_jax.runs.prepare import prepare  # noqa: E402
 from iql_jax.runs.value_maps import plot_value_maps  # noqa: E402
 from iql_jax.runs.stats import mean_ci95  # noqa: E402
 

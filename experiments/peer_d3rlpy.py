@@ -30,7 +30,7 @@ import numpy as np
 
 import common  # noqa: F401  (applies the init work-around before any training)
 from iql_jax.evaluation import evaluate
-from iql_jax.runs.setup import prepare
+from iql_jax.runs.prepare import prepare
 
 NAME = "peer_d3rlpy"
 DATASET = "pointmaze-umaze:200k"

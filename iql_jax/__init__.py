@@ -2,7 +2,8 @@
 
 The public surface:
 
-* configuration: :class:`AgentConfig`, :class:`DataConfig`, :class:`RunConfig`, :class:`TrainConfig`,
+* configuration: :class:`AgentConfig`, :class:`DataConfig`, :class:`RunConfig`, :class:`TrainConfig` (its
+  ``resolve`` applies the presets), :class:`FinetuneConfig`, :class:`NetworkConfig` (what a state keeps static),
   :data:`PRESETS`, :func:`get_preset`;
 * the agent: :class:`IQLState`, :func:`init`, :func:`update`, :func:`act`;
 * the engine: :func:`device_data`, :func:`train_step`, :func:`train_chunk`, :func:`init_population`,
@@ -12,8 +13,8 @@ The public surface:
 """
 
 from iql_jax.agent import Hyper, IQLState, act, init, update, values
-from iql_jax.config import (PRESETS, AgentConfig, DataConfig, RunConfig, TrainConfig, get_preset,
-                            preset_for_domain)
+from iql_jax.config import (PRESETS, AgentConfig, DataConfig, FinetuneConfig, NetworkConfig, RunConfig, TrainConfig,
+                            get_preset, preset_for_domain)
 from iql_jax.data.transitions import Dataset, DatasetInfo, Transitions
 from iql_jax.engine import (Member, device_data, init_population, member, population_policy, train_chunk,
                             train_step)
@@ -24,8 +25,9 @@ from iql_jax.policy import load_policy
 __version__ = "0.1.0"
 
 __all__ = [
-    "AgentConfig", "ConfigError", "DataConfig", "DataError", "Dataset", "DatasetInfo", "Hyper", "IQLError",
-    "IQLState", "Member", "PRESETS", "RunConfig", "TrainConfig", "Transitions", "act", "device_data",
+    "AgentConfig", "ConfigError", "DataConfig", "DataError", "Dataset", "DatasetInfo", "FinetuneConfig", "Hyper",
+    "IQLError", "IQLState", "Member", "NetworkConfig", "PRESETS", "RunConfig", "TrainConfig", "Transitions", "act",
+    "device_data",
     "export_policy", "get_preset", "init", "init_population", "load_policy", "member", "population_policy",
     "preset_for_domain", "train_chunk", "train_step", "update", "values", "__version__",
 ]

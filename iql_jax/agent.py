@@ -23,7 +23,7 @@ import optax
 from flax.training.train_state import TrainState
 
 from iql_jax import losses
-from iql_jax.config import AgentConfig
+from iql_jax.config import AgentConfig, NetworkConfig
 from iql_jax.data.transitions import Transitions
 from iql_jax.networks import CriticEnsemble, GaussianPolicy, StateValue, gaussian_log_prob
 
@@ -61,7 +61,7 @@ class IQLState(struct.PyTreeNode):
     obs_std: jax.Array
     step: jax.Array  # int32, updates done
     key: jax.Array  # PRNG key for batches and dropout
-    config: AgentConfig = struct.field(pytree_node=False)
+    network: NetworkConfig = struct.field(pytree_node=False)  # static only; per-member numbers live in `hyper`
 
 
 def _train_state(module, params) -> TrainState:
@@ -69,22 +69,26 @@ def _train_state(module, params) -> TrainState:
     return TrainState.create(apply_fn=module.apply, params=params, tx=optax.scale_by_adam())
 
 
-def init(config: AgentConfig, key, obs_dim: int, act_dim: int, *, decay_steps: int = 1_000_000,
+def init(config: AgentConfig | NetworkConfig, key, obs_dim: int, act_dim: int, *, decay_steps: int = 1_000_000,
          obs_mean=None, obs_std=None, hyper: Hyper | None = None) -> IQLState:
     """Create a fresh learner.
 
     Args:
-        config: network sizes and default hyperparameters.
+        config: network sizes and default hyperparameters (an :class:`AgentConfig`), or only the network sizes
+            (a :class:`NetworkConfig`, with ``hyper`` given); the state keeps only the network part.
         key: PRNG key; all randomness of the run derives from it.
         obs_dim, act_dim: dataset dimensions.
         decay_steps: horizon of the actor's cosine lr schedule (the run's number of updates).
         obs_mean, obs_std: optional observation normalisation statistics (identity when omitted).
         hyper: traced hyperparameters; defaults to ``Hyper.from_config(config, decay_steps)``.
     """
+    network = config if isinstance(config, NetworkConfig) else config.network()
+    if hyper is None and isinstance(config, NetworkConfig):
+        raise TypeError("agent.init: a NetworkConfig holds no hyperparameters; pass hyper= (or an AgentConfig)")
     k_actor, k_critic, k_value, key = jax.random.split(key, 4)
     obs = jnp.zeros((1, obs_dim), jnp.float32)
     act = jnp.zeros((1, act_dim), jnp.float32)
-    actor_mod, critic_mod, value_mod = _modules(config, act_dim)
+    actor_mod, critic_mod, value_mod = _modules(network, act_dim)
     critic_params = critic_mod.init(k_critic, obs, act)
     return IQLState(
         actor=_train_state(actor_mod, actor_mod.init(k_actor, obs)),
@@ -97,11 +101,11 @@ def init(config: AgentConfig, key, obs_dim: int, act_dim: int, *, decay_steps: i
         obs_std=jnp.ones(obs_dim, jnp.float32) if obs_std is None else jnp.asarray(obs_std, jnp.float32),
         step=jnp.zeros((), jnp.int32),
         key=key,
-        config=config,
+        network=network,
     )
 
 
-def _modules(config: AgentConfig, act_dim: int):
+def _modules(config: NetworkConfig, act_dim: int):
     actor = GaussianPolicy(config.hidden_dims, act_dim, config.actor_dropout, config.log_std_min,
                            config.log_std_max)
     return actor, CriticEnsemble(config.hidden_dims, config.num_critics), StateValue(config.hidden_dims)

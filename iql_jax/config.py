@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Annotated, Literal
+from typing import Annotated, Iterable, Literal
 
 import tyro
 
@@ -70,6 +70,10 @@ class AgentConfig:
     batch_size: int = 256
     """Transitions per update, drawn uniformly with replacement."""
 
+    def network(self) -> "NetworkConfig":
+        """The static part: what shapes the networks and the compiled program (the rest is traced, see Hyper)."""
+        return NetworkConfig(**{name: getattr(self, name) for name in STATIC_FIELDS})
+
     def __post_init__(self):
         if not 0.0 < self.expectile < 1.0:
             raise ConfigError(f"agent.expectile: expected a value in (0, 1), found {self.expectile}")
@@ -79,6 +83,21 @@ class AgentConfig:
             raise ConfigError(f"agent.polyak: expected a rate in [0, 1], found {self.polyak}")
         if self.num_critics < 1 or self.batch_size < 1 or not self.hidden_dims:
             raise ConfigError("agent: num_critics, batch_size and hidden_dims must be positive / non-empty")
+
+
+# The AgentConfig fields that shape the networks and the compiled program; everything else is traced (agent.Hyper).
+STATIC_FIELDS = ("hidden_dims", "num_critics", "actor_dropout", "log_std_min", "log_std_max", "batch_size")
+NetworkConfig = dataclasses.make_dataclass(
+    "NetworkConfig", [(f.name, f.type, field(default=f.default)) for f in dataclasses.fields(AgentConfig)
+                      if f.name in STATIC_FIELDS], frozen=True)
+NetworkConfig.__module__ = __name__
+NetworkConfig.__doc__ = """The static settings an :class:`~iql_jax.agent.IQLState` carries (hashable; one compiled
+program each): the :data:`STATIC_FIELDS` of :class:`AgentConfig`, documented there.
+
+Only what fixes array shapes or the traced program lives here. Every number that may differ between members of a
+population (expectile, β, discount, polyak, learning rates, the exp-advantage clip, the schedule horizon) is a traced
+:class:`~iql_jax.agent.Hyper` value instead, so the state cannot hold a stale copy of it.
+"""
 
 
 @dataclass(frozen=True)
@@ -153,6 +172,39 @@ class RunConfig:
 
 
 @dataclass(frozen=True)
+class FinetuneConfig:
+    """Online fine-tuning of an offline run (paper Table 2): ``iql finetune``'s options, recorded in the fine-tuning
+    run's ``finetune.json`` (with the defaults filled in)."""
+
+    online_steps: int = 100_000
+    """Environment steps (and updates) per member."""
+    eval_every: int = 10_000
+    """Evaluate every N online steps (0: only at the end)."""
+    eval_episodes: int | None = None
+    """Episodes per member per evaluation; None takes the offline run's."""
+    checkpoint_every: int = 10_000
+    """Checkpoint (and reset the environments, seeded) every N online steps."""
+    updates_per_collect: int = 1
+    """Collect K steps, then run K updates in one call (faster, less faithful than 1, the official loop's)."""
+    capacity: int | None = None
+    """Online transitions kept per member; None keeps all of them (the official behaviour)."""
+    out: str | None = None
+    """Parent directory of the new run; None puts it beside the offline run."""
+    name: str | None = None
+    """Name of the new run directory; None: <offline run>-finetune."""
+
+    def __post_init__(self):
+        minimum = {"online_steps": 1, "eval_every": 0, "eval_episodes": 0, "checkpoint_every": 1,
+                   "updates_per_collect": 1, "capacity": 1}
+        for option, least in minimum.items():
+            value = getattr(self, option)
+            if value is None and option in ("eval_episodes", "capacity"):
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise ConfigError(f"--{option.replace('_', '-')}: expected an integer >= {least}, found {value!r}")
+
+
+@dataclass(frozen=True)
 class Preset:
     """A named, cited hyperparameter set for one domain."""
 
@@ -196,6 +248,11 @@ def preset_for_domain(domain: str | None) -> Preset:
     return PRESETS[preset_name(domain)]
 
 
+# The fields a preset sets, as dotted names; only these can be "explicit" (see TrainConfig.resolve).
+PRESET_FIELDS: tuple[str, ...] = (*(f"agent.{f.name}" for f in dataclasses.fields(AgentConfig)),
+                                  "run.eval_episodes", "data.reward_transform")
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything a training run needs; saved as ``config.json`` in the run directory."""
@@ -206,6 +263,46 @@ class TrainConfig:
     preset: Annotated[Literal["locomotion", "antmaze", "kitchen", "adroit", "antmaze-finetune"] | None,
                       tyro.conf.arg(aliases=("-p",))] = None
     """Hyperparameter preset (see `iql presets`); None picks it from the dataset's domain."""
+    resolved: tyro.conf.Suppress[bool] = False
+    """Set by :meth:`resolve`: the preset is applied and the config is final (every ``config.json`` holds one)."""
+
+    def resolve(self, domain: str | None, explicit: Iterable[str] | None = None) -> "TrainConfig":
+        """The config to train: the preset applied, then the explicit settings on top. The one place presets apply.
+
+        The preset is ``self.preset`` if named, else the one the dataset's ``domain`` implies (the task catalogue's
+        choice). It sets every ``agent`` field, ``run.eval_episodes`` and (when ``data.reward_transform`` is None)
+        the reward transform. A field is *explicit*, and keeps its value over the preset's, when
+
+        * ``explicit`` lists it (dotted names from :data:`PRESET_FIELDS`; the CLI passes the options given on its
+          command line, so ``--preset antmaze --agent.expectile 0.7`` trains τ 0.7), or
+        * ``explicit`` is None (the library rule) and its value differs from the dataclass default: so
+          ``TrainConfig(preset="antmaze")`` trains τ 0.9, β 10, and ``AgentConfig(hidden_dims=(64, 64))`` keeps its
+          sizes under any preset. A library caller who wants a default value over a preset's passes ``explicit``.
+
+        A resolved config is returned unchanged (resolving twice cannot undo an override).
+        """
+        if self.resolved:
+            return self
+        preset = get_preset(self.preset) if self.preset else preset_for_domain(domain)
+        given = set(_non_default_fields(self) if explicit is None else explicit)
+        unknown = given - set(PRESET_FIELDS)
+        if unknown:
+            raise ConfigError(f"explicit: unknown fields {sorted(unknown)}; expected some of {list(PRESET_FIELDS)}")
+        agent = dataclasses.replace(preset.agent, **{f.name: getattr(self.agent, f.name)
+                                                     for f in dataclasses.fields(AgentConfig)
+                                                     if f"agent.{f.name}" in given})
+        episodes = self.run.eval_episodes if "run.eval_episodes" in given else preset.eval_episodes
+        reward = self.data.reward_transform or preset.reward_transform
+        return dataclasses.replace(
+            self, agent=agent, run=dataclasses.replace(self.run, eval_episodes=episodes),
+            data=dataclasses.replace(self.data, reward_transform=reward), preset=preset.name, resolved=True)
+
+
+def _non_default_fields(config: TrainConfig) -> list[str]:
+    defaults = TrainConfig()
+    return [name for name in PRESET_FIELDS
+            if getattr(getattr(config, name.split(".")[0]), name.split(".")[1])
+            != getattr(getattr(defaults, name.split(".")[0]), name.split(".")[1])]
 
 
 def config_to_dict(config) -> dict:
@@ -223,4 +320,6 @@ def config_from_dict(data: dict) -> TrainConfig:
         data=DataConfig(**data.get("data", {})),
         run=RunConfig(**data.get("run", {})),
         preset=data.get("preset"),
+        # Every config.json holds a resolved config; those written before the field existed were resolved too.
+        resolved=data.get("resolved", True),
     )

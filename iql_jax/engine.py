@@ -11,14 +11,14 @@ from __future__ import annotations
 import functools
 import itertools
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import jax
 import jax.numpy as jnp
 
 from iql_jax import agent
 from iql_jax.agent import Hyper, IQLState
-from iql_jax.config import AgentConfig
+from iql_jax.config import AgentConfig, NetworkConfig
 from iql_jax.data.transitions import Transitions
 from iql_jax.errors import ConfigError
 
@@ -39,11 +39,29 @@ def sample_batch(data: Transitions, key, batch_size: int) -> Transitions:
     return Transitions(*(x[idx] if x.shape[0] else x for x in data))
 
 
-def train_step(state: IQLState, data: Transitions) -> tuple[IQLState, dict]:
-    """Split the state's key, draw a batch, run one update."""
+def train_step(state: IQLState, data, sample: Callable = sample_batch) -> tuple[IQLState, dict]:
+    """Split the state's key, draw a batch with ``sample(data, key, batch_size)``, run one update.
+
+    Offline training samples the dataset (:func:`sample_batch`); fine-tuning passes its offline ∪ online sampler,
+    so both run this same step.
+    """
     key, k_batch, k_update = jax.random.split(state.key, 3)
-    batch = sample_batch(data, k_batch, state.config.batch_size)
+    batch = sample(data, k_batch, state.network.batch_size)
     return agent.update(state.replace(key=key), batch, k_update)
+
+
+def over_members(fn: Callable, in_axes: tuple, single: bool) -> Callable:
+    """``fn`` over a population: ``vmap`` with ``in_axes``, or, for one member (``single``), the member axis dropped
+    and restored around a plain call. A size-1 vmap batches every matmul and gather, which costs about a third of
+    the throughput on CPU. Used by the offline chunk and the online programs alike."""
+    if not single:
+        return jax.vmap(fn, in_axes=in_axes)
+
+    def run(*args):
+        args = [a if ax is None else jax.tree_util.tree_map(lambda x: x[0], a) for a, ax in zip(args, in_axes)]
+        return jax.tree_util.tree_map(lambda x: x[None], fn(*args))
+
+    return run
 
 
 def _reduce(metrics: dict) -> dict:
@@ -62,15 +80,7 @@ def _chunk(state: IQLState, data: Transitions, num_updates: int):
 @functools.lru_cache(maxsize=None)
 def _compiled_chunk(num_updates: int, single: bool):
     chunk = functools.partial(_chunk, num_updates=num_updates)
-    if single:
-        # One member: drop the axis inside the jit. A size-1 vmap batches every matmul and gather, which costs
-        # about a third of the throughput on CPU.
-        def run(states, data):
-            state, metrics = chunk(jax.tree_util.tree_map(lambda x: x[0], states), data)
-            return jax.tree_util.tree_map(lambda x: x[None], (state, metrics))
-
-        return jax.jit(run, donate_argnums=0)
-    return jax.jit(jax.vmap(chunk, in_axes=(0, None)), donate_argnums=0)
+    return jax.jit(over_members(chunk, (0, None), single), donate_argnums=0)
 
 
 def train_chunk(states: IQLState, data: Transitions, num_updates: int) -> tuple[IQLState, dict]:
@@ -117,23 +127,35 @@ def expand_sweep(sweep) -> list[tuple[tuple[str, float], ...]]:
 
 
 @functools.lru_cache(maxsize=None)
-def _compiled_init(config: AgentConfig, obs_dim: int, act_dim: int, decay_steps: int):
+def _compiled_init(network: NetworkConfig, obs_dim: int, act_dim: int, sequential: bool = False):
+    # Keyed by the static network settings only: populations that differ in hyperparameters share the program.
     def make(key, hyper, obs_mean, obs_std):
-        return agent.init(config, key, obs_dim, act_dim, decay_steps=decay_steps, obs_mean=obs_mean,
-                          obs_std=obs_std, hyper=hyper)
+        return agent.init(network, key, obs_dim, act_dim, obs_mean=obs_mean, obs_std=obs_std, hyper=hyper)
 
-    return jax.jit(jax.vmap(make, in_axes=(0, 0, None, None)))
+    if not sequential:
+        return jax.jit(jax.vmap(make, in_axes=(0, 0, None, None)))
+    single = jax.jit(make)
+
+    def one_at_a_time(keys, hypers, obs_mean, obs_std):
+        states = [single(keys[i], jax.tree_util.tree_map(lambda x: x[i], hypers), obs_mean, obs_std)
+                  for i in range(keys.shape[0])]
+        return jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *states)
+
+    return one_at_a_time
 
 
 def init_population(config: AgentConfig, seeds: Sequence[int], obs_dim: int, act_dim: int, *,
                     decay_steps: int, sweep: Mapping[str, Sequence[float]] | Sequence[Mapping[str, float]] | None = None,
-                    obs_mean=None, obs_std=None) -> tuple[IQLState, list[Member]]:
+                    obs_mean=None, obs_std=None, sequential: bool = False) -> tuple[IQLState, list[Member]]:
     """Stack S seeds × H settings into one vmapped state (leading axis M = S·H).
 
     Args:
         sweep: optional settings over :class:`agent.Hyper` fields, either a grid ``{name: values}`` (every
             combination, e.g. ``{"expectile": [0.5, 0.7, 0.9]}``) or an explicit list of settings
             (e.g. ``[{"expectile": 0.9}, {"expectile": 0.7, "beta": 0.0}]``); each is trained with every seed.
+        sequential: initialise the members one at a time (one jitted init per member, then stacked) instead of in
+            one vmapped call. The vmapped init batches the orthogonal init's LAPACK QR calls, which hung jaxlib
+            0.10.2 on 2-core CPUs (both pool threads waiting in ParallelBatchMap); the experiments use this.
 
     Returns:
         The population state and the list of members in axis order (seed-major).
@@ -149,8 +171,14 @@ def init_population(config: AgentConfig, seeds: Sequence[int], obs_dim: int, act
     stacked = jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *hypers)
     obs_mean = jnp.zeros(obs_dim, jnp.float32) if obs_mean is None else jnp.asarray(obs_mean, jnp.float32)
     obs_std = jnp.ones(obs_dim, jnp.float32) if obs_std is None else jnp.asarray(obs_std, jnp.float32)
-    states = _compiled_init(config, obs_dim, act_dim, int(decay_steps))(jnp.stack(keys), stacked, obs_mean, obs_std)
+    init = _compiled_init(config.network(), obs_dim, act_dim, bool(sequential))
+    states = init(jnp.stack(keys), stacked, obs_mean, obs_std)
     return states, members
+
+
+def member_hyper(states: IQLState, index: int) -> dict[str, float]:
+    """The hyperparameter values member ``index`` really trains with (what ``config.json`` records per member)."""
+    return {name: float(values[index]) for name, values in jax.device_get(states.hyper)._asdict().items()}
 
 
 def member(states: IQLState, index: int) -> IQLState:

@@ -100,7 +100,7 @@ def actor_layers(loaded: LoadedMember) -> list[tuple[np.ndarray, np.ndarray]]:
     """
     params = jax.device_get(loaded.state.actor.params)["params"]
     hidden = params.get("MLP_0", {})
-    n = len(loaded.state.config.hidden_dims)
+    n = len(loaded.state.network.hidden_dims)
     expected_hidden = {f"Dense_{i}" for i in range(n)}
     if set(params) != {"MLP_0", "Dense_0", "log_std"} or set(hidden) != expected_hidden:
         raise ExportError(f"{loaded.run_dir}: actor parameters {sorted(params)} / {sorted(hidden)} are not the "

@@ -1,11 +1,12 @@
-"""The update: Polyak, gradient routing, update order, shapes and dtypes."""
+"""The update: Polyak, each network moved by its own loss in the official order, masks, shapes and dtypes."""
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
-from iql_jax import agent, engine
+from iql_jax import agent, losses
 from iql_jax.networks import gaussian_log_prob
 from tiny import random_transitions, tiny_config, transitions
 
@@ -66,28 +67,42 @@ def test_one_update_changes_every_parameter():
     assert int(new.step) == 1
 
 
-def test_value_step_touches_only_value():
-    # With the actor and critic learning rates at 0 only the value step moves anything.
-    s = _state(actor_lr=0.0, critic_lr=0.0)
-    new, _ = UPDATE(s, _batch(), jax.random.PRNGKey(1))
-    assert _all_changed(s.value.params, new.value.params)
-    assert _none_changed(s.critic.params, new.critic.params)
-    assert _none_changed(s.actor.params, new.actor.params)
-    for a, b in zip(_leaves(s.target_critic_params), _leaves(new.target_critic_params)):
-        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)  # Polyak of equal trees, up to rounding
+def _adam_step(ts, loss_fn, lr):
+    """One step of the update's optimiser (Adam's scaling, then the lr) on ``loss_fn`` alone."""
+    grads = jax.grad(lambda p: loss_fn(p)[0])(ts.params)
+    updates, _ = optax.scale_by_adam().update(grads, ts.opt_state, ts.params)
+    return jax.tree_util.tree_map(lambda p, u: p - lr * u, ts.params, updates)
 
 
-def test_value_and_actor_losses_send_no_gradient_to_critic():
-    s, b = _state(), _batch()
-    obs = b.observations
+def _assert_close(a, b):
+    for x, y in zip(_leaves(a), _leaves(b)):
+        np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6)
 
-    def v_loss(critic_params):  # as in update: target critic → value loss
-        q = s.critic.apply_fn(critic_params, obs, b.actions).min(0)
-        from iql_jax import losses
-        return losses.value_loss(s.value.apply_fn(s.value.params, obs), q, 0.7)[0]
 
-    g = jax.grad(v_loss)(s.target_critic_params)
-    assert all(np.all(x == 0) for x in _leaves(g))
+def test_each_network_moves_by_its_own_loss_alone():
+    # Every lr non-zero: each network's new parameters must equal one optimiser step on its own loss, with the
+    # inputs the official order gives it (V vs the target critic; the actor vs the target critic and the new V;
+    # Q vs r + γ·mask·V_new(s')). Any gradient reaching a network from another loss, or a stale input, fails this.
+    s, b = _state(actor_lr=1e-3, critic_lr=2e-3, value_lr=3e-3), _batch()
+    key = jax.random.PRNGKey(1)
+    new, _ = UPDATE(s, b, key)
+    obs, h = b.observations, s.hyper
+    q_target = s.critic.apply_fn(s.target_critic_params, obs, b.actions).min(0)
+    value = _adam_step(s.value, lambda p: losses.value_loss(s.value.apply_fn(p, obs), q_target, h.expectile),
+                       h.value_lr)
+    _assert_close(value, new.value.params)
+    v_new = new.value.apply_fn(new.value.params, obs)
+    weights = losses.awr_weights(q_target - v_new, h.beta, h.max_exp_adv)
+
+    def pi_loss(p):
+        mean, log_std = s.actor.apply_fn(p, obs, training=True, rngs={"dropout": key})
+        return losses.actor_loss(gaussian_log_prob(mean, log_std, b.actions), weights)
+
+    _assert_close(_adam_step(s.actor, pi_loss, agent.actor_lr(h, 0)), new.actor.params)
+    y = losses.critic_target(b.rewards, b.masks, new.value.apply_fn(new.value.params, b.next_observations),
+                             h.discount)
+    critic = _adam_step(s.critic, lambda p: losses.critic_loss(s.critic.apply_fn(p, obs, b.actions), y), h.critic_lr)
+    _assert_close(critic, new.critic.params)
 
 
 def test_critic_target_uses_post_update_value():
@@ -109,10 +124,16 @@ def test_actor_advantage_uses_target_critic_and_new_value():
     assert float(m["actor/adv_mean"]) == pytest.approx(float((q_target - v_new).mean()), rel=1e-5, abs=1e-6)
 
 
-def test_timeout_does_not_zero_the_mask():
-    t = transitions(np.zeros((2, 1)), np.zeros((2, 1)), [1, 1], np.zeros((2, 1)), terminals=[0, 1],
-                    timeouts=[1, 0])
-    np.testing.assert_array_equal(t.masks, [1.0, 0.0])
+def test_a_timeout_keeps_bootstrapping_in_the_update():
+    # Row 0 ends by time limit (bootstrap), row 1 terminates (no bootstrap); the update's critic target must say so.
+    rng = np.random.default_rng(0)
+    obs, nxt = rng.normal(size=(2, OBS)), rng.normal(size=(2, OBS))
+    b = transitions(obs, rng.uniform(-1, 1, (2, ACT)), [1.0, 2.0], nxt, terminals=[0, 1], timeouts=[1, 0])
+    new, m = UPDATE(_state(), b, jax.random.PRNGKey(1))
+    v_next = np.asarray(new.value.apply_fn(new.value.params, b.next_observations))
+    expected = np.mean([1.0 + 0.99 * v_next[0], 2.0])
+    assert float(m["critic/target_mean"]) == pytest.approx(expected, rel=1e-5, abs=1e-6)
+    assert abs(v_next[0] * 0.99) > 1e-3  # a zeroed mask would be visible
 
 
 def test_shapes_and_dtypes():

@@ -17,7 +17,8 @@ from iql_jax.data.minari_io import load_minari, minari_datasets_path
 from iql_jax.errors import ConfigError
 from iql_jax.evaluation import resolve_eval_env
 from iql_jax.registry import register_robotics
-from iql_jax.runs import setup
+from iql_jax.runs import records
+from iql_jax.runs.prepare import prepare
 from iql_jax.tasks import TASKS
 
 STEPS = 3000
@@ -124,17 +125,17 @@ def test_modes_that_need_goals_refuse_flat_data(tmp_path, data_cache_dir):
 
 def test_prepare_records_the_goal_and_makes_goal_steps_terminal(data_cache_dir, tmp_path):
     config = TrainConfig(data=DataConfig(dataset=f"pointmaze-umaze:{STEPS}"))
-    prepared = setup.prepare(config, progress=False)
+    prepared = prepare(config, progress=False)
     t = prepared.transitions
     assert prepared.config.data.goal == "conditioned" and prepared.config.preset == "antmaze"
     assert prepared.eval_spec.observation_layout == ("observation", "desired_goal")
     reached = prepared.dataset.transitions.rewards > 0
     np.testing.assert_array_equal(t.terminals, reached.astype(np.float32))  # r − 1 recipe: the reach is terminal
     np.testing.assert_array_equal(t.rewards, np.where(reached, 0.0, -1.0))
-    relabel = setup.prepare(TrainConfig(data=DataConfig(dataset=f"pointmaze-umaze:{STEPS}", goal="relabel")),
+    relabel = prepare(TrainConfig(data=DataConfig(dataset=f"pointmaze-umaze:{STEPS}", goal="relabel")),
                             progress=False)
     assert relabel.transitions.obs_dim == 4 and relabel.config.data.goal == "relabel"
-    setup.write_run_config(tmp_path, relabel, [], [])
+    records.write_run_config(tmp_path, relabel, [], [], None)
     record = json.loads((tmp_path / "config.json").read_text())
     assert record["goal"] == {"mode": "relabel", "relabel_goal": [-1.0, 1.0], "relabel_radius": 0.45}
     assert record["config"]["data"]["goal"] == "relabel" and record["score"] == "return"

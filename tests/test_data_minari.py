@@ -16,7 +16,6 @@ from iql_jax.errors import DataError
 def data_minari_root(tmp_path, monkeypatch):
     root = tmp_path / "minari"
     monkeypatch.setenv("MINARI_DATASETS_PATH", str(root))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     return root
 
 

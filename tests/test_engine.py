@@ -1,5 +1,7 @@
 """The fused engine: determinism, scan == sequential, vmap over seeds and hyperparameters == separate runs."""
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -10,7 +12,11 @@ from tiny import random_transitions, tiny_config
 
 OBS, ACT, K = 5, 2, 20
 CONFIG = tiny_config()
-DATA = engine.device_data(random_transitions(512, OBS, ACT))
+
+
+@functools.lru_cache(maxsize=None)
+def _data():  # built on first use: no JAX work at import time
+    return engine.device_data(random_transitions(512, OBS, ACT))
 
 
 def _population(seeds, sweep=None):
@@ -30,9 +36,9 @@ def _learned(state):
 
 
 def test_same_key_bit_identical_different_key_differs():
-    a, _ = engine.train_chunk(_population([0]), DATA, K)
-    b, _ = engine.train_chunk(_population([0]), DATA, K)
-    c, _ = engine.train_chunk(_population([1]), DATA, K)
+    a, _ = engine.train_chunk(_population([0]), _data(), K)
+    b, _ = engine.train_chunk(_population([0]), _data(), K)
+    c, _ = engine.train_chunk(_population([1]), _data(), K)
     for x, y in zip(jax.tree_util.tree_leaves(_learned(a)), jax.tree_util.tree_leaves(_learned(b))):
         np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
     assert not np.array_equal(np.asarray(a.value.params["params"]["MLP_0"]["Dense_0"]["kernel"]),
@@ -41,12 +47,12 @@ def test_same_key_bit_identical_different_key_differs():
 
 
 def test_scan_equals_sequential_updates():
-    scanned, metrics = engine.train_chunk(_population([3]), DATA, K)
+    scanned, metrics = engine.train_chunk(_population([3]), _data(), K)
     state = engine.member(_population([3]), 0)
     step = jax.jit(engine.train_step)
     seq_metrics = []
     for _ in range(K):
-        state, m = step(state, DATA)
+        state, m = step(state, _data())
         seq_metrics.append(m)
     _assert_trees_close(_learned(engine.member(scanned, 0)), _learned(state))
     np.testing.assert_array_equal(np.asarray(engine.member(scanned, 0).key), np.asarray(state.key))
@@ -58,9 +64,9 @@ def test_scan_equals_sequential_updates():
 
 def test_vmap_over_seeds_equals_loop_over_seeds():
     seeds = [0, 1, 2]
-    together, m_together = engine.train_chunk(_population(seeds), DATA, K)
+    together, m_together = engine.train_chunk(_population(seeds), _data(), K)
     for i, seed in enumerate(seeds):
-        alone, m_alone = engine.train_chunk(_population([seed]), DATA, K)
+        alone, m_alone = engine.train_chunk(_population([seed]), _data(), K)
         _assert_trees_close(_learned(engine.member(together, i)), _learned(engine.member(alone, 0)))
         assert float(m_together["value/loss"][i]) == pytest.approx(float(m_alone["value/loss"][0]), rel=1e-4)
 
@@ -72,10 +78,10 @@ def test_vmap_over_hyperparameters_equals_separate_runs():
                                               (("expectile", 0.5), ("beta", 3.0)),
                                               (("expectile", 0.9), ("beta", 0.0)),
                                               (("expectile", 0.9), ("beta", 3.0))]
-    together, _ = engine.train_chunk(states, DATA, K)
+    together, _ = engine.train_chunk(states, _data(), K)
     for i, m in enumerate(members):
         single = {k: [v] for k, v in m.overrides}  # a run of one member with this setting
-        alone, _ = engine.train_chunk(_population([7], sweep=single), DATA, K)
+        alone, _ = engine.train_chunk(_population([7], sweep=single), _data(), K)
         _assert_trees_close(_learned(engine.member(together, i)), _learned(engine.member(alone, 0)))
     # and the settings really differ
     v = [np.asarray(engine.member(together, i).value.params["params"]["MLP_0"]["Dense_2"]["bias"]) for i in (0, 2)]
@@ -96,3 +102,12 @@ def test_population_policy_shapes_and_member_order():
     assert actions.shape == (2, 3, ACT)
     np.testing.assert_allclose(actions[1], np.asarray(agent.act(engine.member(states, 1), obs[1])), rtol=1e-5,
                                atol=1e-6)
+
+
+def test_sequential_init_equals_the_vmapped_init():
+    sweep = {"expectile": [0.6, 0.9]}
+    vmapped = engine.init_population(CONFIG, [0, 1], OBS, ACT, decay_steps=1000, sweep=sweep)[0]
+    sequential = engine.init_population(CONFIG, [0, 1], OBS, ACT, decay_steps=1000, sweep=sweep, sequential=True)[0]
+    _assert_trees_close(vmapped, sequential)
+    np.testing.assert_array_equal(np.asarray(sequential.hyper.expectile), np.float32([0.6, 0.9, 0.6, 0.9]))
+    assert sequential.network == vmapped.network == CONFIG.network()

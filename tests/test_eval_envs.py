@@ -1,11 +1,6 @@
 """Pairing datasets with evaluation environments; flat observations; dimension checks."""
 
-import os
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
 import gymnasium as gym
-import gymnasium_robotics
 import numpy as np
 import pytest
 
@@ -14,9 +9,13 @@ from iql_jax.data.transitions import DatasetInfo
 from iql_jax.errors import EnvironmentMismatchError, IQLError
 from iql_jax.evaluation import EvalEnvSpec, check_dimensions, resolve_eval_env
 from iql_jax.evaluation.envs import online_env
+from iql_jax.registry import register_robotics
 from iql_jax.tasks import TASKS
 
-gym.register_envs(gymnasium_robotics)
+
+@pytest.fixture(autouse=True, scope="module")
+def _robotics():  # registered when the tests run, not when the module is imported
+    register_robotics()
 
 
 def cells(maze, kind):
@@ -49,7 +48,8 @@ def test_d4rl_maze_maps_fix_start_and_goal():
     assert point["reward_type"] == "sparse"
     assert resolve_eval_env(DatasetInfo("maze2d-large-dense-v1", "x")).kwargs["reward_type"] == "dense"
     # Walls of the medium/large tables equal gymnasium-robotics' own layouts (guards against typos).
-    maps = gymnasium_robotics.envs.maze.maps
+    from gymnasium_robotics.envs.maze import maps  # imported by register_robotics (the autouse fixture)
+
     for size, layout in [("medium", maps.MEDIUM_MAZE), ("large", maps.LARGE_MAZE), ("umaze", maps.U_MAZE)]:
         walls = [[c if c == 1 else 0 for c in row] for row in TASKS[f"pointmaze-{size}"].eval_kwargs()["maze_map"]]
         assert walls == layout

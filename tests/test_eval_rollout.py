@@ -1,9 +1,5 @@
 """Roll-outs on a tiny environment whose returns can be computed by hand."""
 
-import os
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -46,7 +42,10 @@ class LineEnv(gym.Env):
         return np.array([self.x]), self.x, self.done, False, {"success": self.done}
 
 
-gym.register(LINE_ID, entry_point=LineEnv, max_episode_steps=20)
+@pytest.fixture(autouse=True, scope="module")
+def _line_env():  # registered when the tests run, not when the module is imported
+    if LINE_ID not in gym.registry:
+        gym.register(LINE_ID, entry_point=LineEnv, max_episode_steps=20)
 
 
 def constant_policy(values):

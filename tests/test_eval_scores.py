@@ -1,9 +1,5 @@
 """D4RL reference table and the normalised score, on hand numbers."""
 
-import os
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
 import numpy as np
 import pytest
 

@@ -19,7 +19,8 @@ from iql_jax.config import DataConfig, RunConfig, TrainConfig, get_preset
 from iql_jax.errors import ExportError, RunError
 from iql_jax.export import actor_layers, export_policy, load_stablehlo, stablehlo_program
 from iql_jax.policy import load_member
-from iql_jax.runs import setup, train
+from iql_jax.runs import train
+from iql_jax.runs.prepare import prepare
 
 DATASET = "pointmaze-umaze:3000"
 
@@ -33,7 +34,7 @@ def run(tmp_path_factory, data_cache_dir):
                          run=RunConfig(steps=200, seeds=2, chunk_size=100, eval_every=0, eval_episodes=1,
                                        checkpoint_every=100, out=str(out), name="r", quiet=True), preset="antmaze")
     result = train(config, progress=False)
-    observations = np.asarray(setup.prepare(config, evaluate=False, progress=False).transitions.observations)
+    observations = np.asarray(prepare(config, evaluate=False, progress=False).transitions.observations)
     return result, observations[:1000]
 
 

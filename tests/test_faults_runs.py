@@ -22,10 +22,11 @@ import pytest
 from iql_jax import cli
 from iql_jax.config import DataConfig, RunConfig, TrainConfig, get_preset
 from iql_jax.errors import DivergenceError
-from iql_jax.runs import checkpoint, load_run, setup, train
+from iql_jax.runs import checkpoint, load_run, records, train
 from iql_jax.runs.logs import LogWarning, read_metrics
 from iql_jax.runs.summary import write_outputs
-from iql_jax.runs.trainer import check_finite
+from iql_jax.runs.loop import check_finite
+from iql_jax.runs.trainer import TRAIN_ADVICE
 
 DATASET = "pointmaze-umaze:3000"
 REPO = Path(__file__).resolve().parents[1]
@@ -61,7 +62,7 @@ def _main(capsys, *argv) -> tuple[int, str]:
 
 
 def _env():
-    return {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
+    return {**os.environ, "PYTHONPATH": str(REPO)}
 
 
 def test_torn_last_lines_are_dropped_on_resume_with_a_warning(run_copy, capsys):
@@ -143,13 +144,13 @@ def test_divergence_names_the_newest_checkpoint_or_says_there_is_none(run_copy, 
     members = load_run(run)[1]
     bad = {"critic/loss": np.array([np.nan])}
     with pytest.raises(DivergenceError) as info:
-        check_finite(bad, members, 40, run)
+        check_finite(bad, members, 40, run, TRAIN_ADVICE)
     newest = checkpoint.checkpoint_path(run, 20)
     assert str(info.value).startswith(f"non-finite critic/loss (nan) in the chunk ending at step 40, member 0 "
                                       f"(seed=0); the newest checkpoint, {newest} (step 20), is kept; training is "
                                       "deterministic, so a resume would diverge again: start a new run with smaller")
     with pytest.raises(DivergenceError, match=r"member 0 \(seed=0\); no checkpoint had been written yet; "):
-        check_finite(bad, members, 20, tmp_path / "empty")
+        check_finite(bad, members, 20, tmp_path / "empty", TRAIN_ADVICE)
 
 
 def test_run_files_are_written_atomically_with_the_directory_fsynced(run_copy, monkeypatch):
@@ -165,16 +166,16 @@ def test_run_files_are_written_atomically_with_the_directory_fsynced(run_copy, m
     monkeypatch.setattr(os, "replace", lambda src, dst: (replaced.append(Path(dst).name), real_replace(src, dst)))
     monkeypatch.setattr(os, "fsync", fsync)
     write_outputs(run)
-    setup.write_record(run, setup.read_run_config(run))
+    records.write_record(run, records.read_run_config(run))
     assert replaced == ["score.png", "losses.png", "report.md", "report.csv", "summary.json", "config.json"]
     assert len(synced_dirs) == len(replaced)  # each rename made durable
     assert not [p for p in run.iterdir() if ".tmp-" in p.name]
-    assert setup.read_run_config(run)["config"].agent.hidden_dims == (32, 32)
+    assert records.read_run_config(run)["config"].agent.hidden_dims == (32, 32)
 
 
 def test_default_names_cannot_collide_within_a_second(tmp_path):
     config = _config(tmp_path, None)
-    (first, lock1), (second, lock2) = setup.new_run_dir(config), setup.new_run_dir(config)
+    (first, lock1), (second, lock2) = records.new_run_dir(config), records.new_run_dir(config)
     with lock1, lock2:
         assert second.name == first.name + "-2" and first.is_dir() and second.is_dir()
 

@@ -12,7 +12,7 @@ import numpy as np
 from iql_jax import engine
 from iql_jax.data import RewardTransform
 from iql_jax.finetune import constant_actor_lr, finetune, init_finetune
-from test_finetune_online import CAPACITY, MEMBERS, OFFLINE, GoRight, go_right, population
+from test_finetune_online import CAPACITY, MEMBERS, GoRight, go_right, offline_data, population
 
 EPISODES = 4
 
@@ -32,12 +32,12 @@ def deterministic_returns(states) -> np.ndarray:
 
 
 def test_online_finetuning_beats_the_offline_policy_on_every_seed():
-    states, _ = engine.train_chunk(population(), OFFLINE, 500)  # offline IQL on the left-only data
+    states, _ = engine.train_chunk(population(), offline_data(), 500)  # offline IQL on the left-only data
     offline_returns = deterministic_returns(states)
     assert np.all(offline_returns < 0), offline_returns  # the data really is poor for this task
 
     fstate = init_finetune(constant_actor_lr(states), capacity=CAPACITY, env_seed=0)
-    fstate, history = finetune(fstate, OFFLINE, go_right, CAPACITY, reward_transform=RewardTransform(),
+    fstate, history = finetune(fstate, offline_data(), go_right, CAPACITY, reward_transform=RewardTransform(),
                                segment_steps=CAPACITY, chunk_steps=500)
     online_returns = deterministic_returns(fstate.states)
     assert np.all(online_returns > 10.0), (offline_returns, online_returns)

@@ -1,6 +1,7 @@
 """Online fine-tuning: stored masks and rewards, segment cuts, bit-exact resume, options and errors.
 
-The two tiny environments here are registered with gymnasium (``iql_test/...``); the learning test imports them.
+The two tiny environments here are registered with gymnasium (``iql_test/...``) on first use; the learning test
+imports them.
 """
 
 import functools
@@ -56,9 +57,10 @@ class GoRight(gym.Env):
         return np.array([self.x], np.float32), self.x, False, False, {"success": self.x > 0.9}
 
 
-gym.register("iql_test/Counter-v0", entry_point=Counter)
-gym.register("iql_test/GoRight-v0", entry_point=GoRight, max_episode_steps=20)
-
+@functools.lru_cache(maxsize=None)
+def _register_envs() -> None:  # on first use, not at import
+    gym.register("iql_test/Counter-v0", entry_point=Counter)
+    gym.register("iql_test/GoRight-v0", entry_point=GoRight, max_episode_steps=20)
 
 
 def left_only_data(n=1000, seed=0):
@@ -73,14 +75,20 @@ def left_only_data(n=1000, seed=0):
 # compiled programs are shared (compiling dominates these tests). Fast learning rates; γ = 0.9 for a short horizon.
 CONFIG = tiny_config(actor_lr=3e-3, critic_lr=3e-3, value_lr=3e-3, discount=0.9)
 MEMBERS, CAPACITY = 3, 1500
-OFFLINE = engine.device_data(left_only_data())
+
+
+@functools.lru_cache(maxsize=None)
+def offline_data():  # built on first use: no JAX work at import time
+    return engine.device_data(left_only_data())
 
 
 def counter(limit=5, **kwargs):
+    _register_envs()
     return functools.partial(gym.make, "iql_test/Counter-v0", max_episode_steps=limit, **kwargs)
 
 
 def go_right():
+    _register_envs()
     return gym.make("iql_test/GoRight-v0")
 
 
@@ -94,7 +102,7 @@ def _fstate(members=MEMBERS, seed=0):
 
 def _run(factory, steps, members=MEMBERS, rt=RewardTransform(1.0, -1.0), **kwargs):
     kwargs.setdefault("segment_steps", steps)
-    return finetune(_fstate(members), OFFLINE, factory, steps, reward_transform=rt, **kwargs)
+    return finetune(_fstate(members), offline_data(), factory, steps, reward_transform=rt, **kwargs)
 
 
 def _stored(fstate, member=0):
@@ -146,24 +154,24 @@ def _leaves_equal(a, b):
 
 def test_resume_from_serialised_state_is_bit_exact():
     kwargs = dict(reward_transform=RewardTransform(1.0, -1.0), segment_steps=10)
-    whole, _ = finetune(_fstate(), OFFLINE, go_right, 30, chunk_steps=7, **kwargs)
+    whole, _ = finetune(_fstate(), offline_data(), go_right, 30, chunk_steps=7, **kwargs)
 
-    first, _ = finetune(_fstate(), OFFLINE, go_right, 20, **kwargs)
+    first, _ = finetune(_fstate(), offline_data(), go_right, 20, **kwargs)
     blob = serialization.to_bytes(first)
     restored = serialization.from_bytes(_fstate(), blob)  # a fresh template, as a checkpoint restore would build
-    rest, _ = finetune(restored, OFFLINE, go_right, 10, **kwargs)
+    rest, _ = finetune(restored, offline_data(), go_right, 10, **kwargs)
 
     assert int(rest.online_step) == 30
     _leaves_equal(whole, rest)  # params, targets, Adam states, keys, hyper, buffer, counters
     # and the run really did something: a different env seed gives other transitions
-    other, _ = finetune(_fstate(seed=1), OFFLINE, go_right, 30, **kwargs)
+    other, _ = finetune(_fstate(seed=1), offline_data(), go_right, 30, **kwargs)
     assert not np.array_equal(np.asarray(other.buffer.observations), np.asarray(whole.buffer.observations))
 
 
 def test_the_yielded_state_and_metrics_per_chunk():
     seen = []
     spec_like = types.SimpleNamespace(make=go_right)  # an EvalEnvSpec is used through .make() only
-    for fstate, metrics in finetune_iter(_fstate(), OFFLINE, spec_like, 40, reward_transform=RewardTransform(),
+    for fstate, metrics in finetune_iter(_fstate(), offline_data(), spec_like, 40, reward_transform=RewardTransform(),
                                          segment_steps=40, chunk_steps=20):
         seen.append((int(fstate.online_step), int(np.asarray(fstate.buffer.size)[0])))
         assert metrics["critic/loss"].shape == (MEMBERS,) and np.all(np.isfinite(metrics["critic/loss"]))

@@ -1,15 +1,31 @@
-"""Small shared builders for the agent tests: tiny networks and hand-made datasets."""
+"""Small shared builders for the tests: tiny networks, hand-made datasets, and a tiny run configuration."""
 
 from __future__ import annotations
 
 import dataclasses
 
+import jax
 import numpy as np
 
-from iql_jax.config import AgentConfig
+from iql_jax.config import AgentConfig, DataConfig, RunConfig, TrainConfig, get_preset
 from iql_jax.data.transitions import Transitions
 
 TINY = AgentConfig(hidden_dims=(32, 32), batch_size=64)
+RUN_DATASET = "pointmaze-umaze:3000"
+
+
+def run_config(tmp_path, name, steps=60, **run) -> TrainConfig:
+    """A two-seed antmaze-preset run on the tiny built-in maze: evaluated and checkpointed every 20 updates."""
+    agent = dataclasses.replace(get_preset("antmaze").agent, hidden_dims=(16, 16), batch_size=32)
+    run_cfg = RunConfig(steps=steps, seeds=2, chunk_size=20, eval_every=20, eval_episodes=2, checkpoint_every=20,
+                        out=str(tmp_path), name=name, quiet=True, **run)
+    return TrainConfig(agent=agent, data=DataConfig(dataset=RUN_DATASET), run=run_cfg, preset="antmaze")
+
+
+def learned(states) -> list:
+    """Every leaf training changes (networks, Adam states, target critic, key, step), for exact comparisons."""
+    return jax.tree_util.tree_leaves((states.actor, states.critic, states.value, states.target_critic_params,
+                                      states.key, states.step))
 
 
 def tiny_config(**overrides) -> AgentConfig:

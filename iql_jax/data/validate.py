@@ -11,7 +11,8 @@ IQL pipeline clips every action to ±(1 − 1e-5) so that a tanh-squashed policy
 * beyond: a :class:`DataError`: such data are not scaled to the [-1, 1] box a tanh policy can reach (raw torques,
   un-normalised controls), and clipping would silently destroy them. Rescale the actions first.
 
-In every accepted case all actions are clipped to ±(1 − 1e-5), as in the official code.
+Validation only checks the range; it never changes the actions. Training clips them to ±(1 − 1e-5), as the official
+code, in one place (``runs.prepare.prepare``), unless ``data.clip_actions`` is off.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from typing import Mapping
 
 import numpy as np
 
-from iql_jax.data.transforms import clip_actions
 from iql_jax.data.transitions import Transitions, read_only
 from iql_jax.errors import DataError
 
@@ -48,7 +48,7 @@ def make_transitions(
     episode_ends=None,
     field_names: Mapping[str, str] | None = None,
 ) -> Transitions:
-    """Check raw arrays and return read-only float32 :class:`Transitions` with clipped actions.
+    """Check raw arrays and return read-only float32 :class:`Transitions` (actions range-checked, not clipped).
 
     Float32 C-contiguous inputs are frozen in place instead of copied (no second copy of a 1M-row dataset), so pass
     arrays the caller no longer needs to write.
@@ -166,5 +166,6 @@ def _checked_actions(source: str, label: str, actions: np.ndarray) -> np.ndarray
     if largest > 1.0 + ACTION_TOLERANCE:
         count = int(np.count_nonzero(np.abs(actions) > 1.0 + ACTION_TOLERANCE))
         warnings.warn(DataWarning(f"{source}: {label}: {count} values outside [-1, 1] (max |a| = {largest:.4g}); "
-                                  "clipped to ±(1 - 1e-5)"), stacklevel=3)
-    return clip_actions(actions)
+                                  "training clips them to ±(1 - 1e-5) unless data.clip_actions is off"),
+                      stacklevel=3)
+    return actions

@@ -9,23 +9,24 @@ steps). The update is ``agent.update`` itself; only the data source differs from
 from __future__ import annotations
 
 import functools
-from typing import Callable
 
 import jax
 import jax.numpy as jnp
 
-from iql_jax import agent
+from iql_jax import agent, engine
 from iql_jax.agent import IQLState
 from iql_jax.data.transitions import Transitions
 from iql_jax.finetune import buffer as buffers
 from iql_jax.finetune.buffer import OnlineBuffer
 
 
+def _sample_union(data: tuple, key, batch_size: int) -> Transitions:
+    return buffers.sample(*data, key, batch_size)
+
+
 def train_step(state: IQLState, offline: Transitions, online: OnlineBuffer):
-    """``engine.train_step`` with the union buffer as the data source: split the key, sample, ``agent.update``."""
-    key, k_batch, k_update = jax.random.split(state.key, 3)
-    batch = buffers.sample(offline, online, k_batch, state.config.batch_size)
-    return agent.update(state.replace(key=key), batch, k_update)
+    """``engine.train_step`` with the union buffer as the data source."""
+    return engine.train_step(state, (offline, online), _sample_union)
 
 
 def explore_action(state: IQLState, obs, step, temperature: float):
@@ -47,41 +48,30 @@ def iteration(state, online, acc, rows, obs, step, offline, *, num_updates: int,
     return state, online, acc, explore_action(state, obs, step, temperature)
 
 
-def _over_members(fn: Callable, in_axes: tuple, single: bool) -> Callable:
-    if not single:
-        return jax.vmap(fn, in_axes=in_axes)
-
-    def run(*args):  # one member: drop the axis inside the jit (a size-1 vmap is slower on CPU, see engine)
-        args = [a if ax is None else jax.tree_util.tree_map(lambda x: x[0], a) for a, ax in zip(args, in_axes)]
-        return jax.tree_util.tree_map(lambda x: x[None], fn(*args))
-
-    return run
-
-
 @functools.lru_cache(maxsize=None)
 def compiled_iteration(num_updates: int, temperature: float, single: bool):
     """``iteration`` over the population; the states, the online buffer and the accumulators are donated."""
     fn = functools.partial(iteration, num_updates=num_updates, temperature=temperature)
-    return jax.jit(_over_members(fn, (0, 0, 0, 0, 0, None, None), single), donate_argnums=(0, 1, 2))
+    return jax.jit(engine.over_members(fn, (0, 0, 0, 0, 0, None, None), single), donate_argnums=(0, 1, 2))
 
 
 @functools.lru_cache(maxsize=None)
 def compiled_act(temperature: float, single: bool):
     """``explore_action`` over the population (nothing donated)."""
     fn = functools.partial(explore_action, temperature=temperature)
-    return jax.jit(_over_members(fn, (0, 0, None), single))
+    return jax.jit(engine.over_members(fn, (0, 0, None), single))
 
 
-_METRIC_NAMES: dict = {}  # AgentConfig -> names of agent.update's metrics
+_METRIC_NAMES: dict = {}  # NetworkConfig -> names of agent.update's metrics
 
 
 def metric_names(states: IQLState, buffer: OnlineBuffer, offline: Transitions) -> tuple[str, ...]:
     """The names of ``agent.update``'s metrics, from an abstract trace (no computation), once per config."""
-    if states.config not in _METRIC_NAMES:
+    if states.network not in _METRIC_NAMES:
         first = lambda tree: jax.tree_util.tree_map(lambda x: x[0], tree)
         shapes = jax.eval_shape(lambda s, b: train_step(first(s), offline, first(b))[1], states, buffer)
-        _METRIC_NAMES[states.config] = tuple(shapes)
-    return _METRIC_NAMES[states.config]
+        _METRIC_NAMES[states.network] = tuple(shapes)
+    return _METRIC_NAMES[states.network]
 
 
 def zero_metrics(names: tuple[str, ...], m: int) -> dict:

@@ -2,7 +2,7 @@
 
 The fine-tuning run lives in its own directory. Its ``eval.csv`` starts with the offline run's rows, and online
 steps are numbered after the offline ones, so the score plot shows both phases with the boundary marked. The data
-goes through the same :func:`setup.prepare` as offline (one reward transform, applied once to offline and online
+goes through the same :func:`prepare` as offline (one reward transform, applied once to offline and online
 rewards), and the actor lr becomes constant (the ``antmaze-finetune`` preset).
 """
 
@@ -17,69 +17,64 @@ import numpy as np
 
 import iql_jax
 from iql_jax import engine
+from iql_jax.config import FinetuneConfig
 from iql_jax.errors import ConfigError, IQLError
-from iql_jax.evaluation import evaluate, make_eval_envs, online_env
+from iql_jax.evaluation import online_env
 from iql_jax.finetune import FinetuneState, constant_actor_lr, finetune_iter, init_finetune
-from iql_jax.runs import checkpoint, setup
+from iql_jax.runs import checkpoint, records
 from iql_jax.runs.files import write_atomic
 from iql_jax.runs.lock import RunLock, claim_dir
 from iql_jax.runs.logs import RunLogger, read_eval
+from iql_jax.runs.loop import HostLoop
+from iql_jax.runs.prepare import prepare
 from iql_jax.runs.stats import last_and_best, score_key
 from iql_jax.runs.summary import write_outputs
-from iql_jax.runs.trainer import RunResult, check_finite, load_run
+from iql_jax.runs.trainer import RunResult, load_run
 
 FINETUNE_FILE = "finetune.json"
 FINETUNE_ADVICE = ("fine-tuning is deterministic, so a resume would diverge again: retrain the offline run with "
                    "smaller learning rates or rewards, then fine-tune that")
 
 
-def finetune_run(offline_dir: str | Path, online_steps: int, *, out: str | None = None, name: str | None = None,
-                 eval_every: int = 10_000, eval_episodes: int | None = None, checkpoint_every: int = 10_000,
-                 updates_per_collect: int = 1, capacity: int | None = None, progress: bool = True,
+def finetune_run(offline_dir: str | Path, config: FinetuneConfig = FinetuneConfig(), *, progress: bool = True,
                  stop_at: int | None = None) -> RunResult:
     """Fine-tune every member of an offline run online; a new run directory ``<offline>-finetune`` by default.
 
-    The options are checked, and the offline run loaded, before the new directory is created, so a mistake leaves
-    nothing behind.
+    The options were checked when ``config`` was built, and the offline run is loaded before the new directory is
+    created, so a mistake leaves nothing behind.
     """
-    check_options(online_steps=online_steps, eval_every=eval_every, eval_episodes=eval_episodes,
-                  checkpoint_every=checkpoint_every, updates_per_collect=updates_per_collect, capacity=capacity)
+    c = config
     offline_dir = Path(offline_dir)
     states, members, record, offline_step = load_run(offline_dir)
-    run_dir = Path(out or offline_dir.parent) / (name or f"{offline_dir.name}-finetune")
+    run_dir = Path(c.out or offline_dir.parent) / (c.name or f"{offline_dir.name}-finetune")
     if (run_dir / FINETUNE_FILE).exists():
         raise IQLError(f"{run_dir}: a fine-tuning run already exists; continue it with "
                        f"`iql finetune {run_dir} --resume`")
-    episodes = eval_episodes if eval_episodes is not None else record["config"].run.eval_episodes
-    plan = {"offline_run": str(offline_dir), "offline_step": offline_step, "online_steps": int(online_steps),
-            "eval_every": int(eval_every), "eval_episodes": int(episodes), "checkpoint_every": int(checkpoint_every),
-            "updates_per_collect": int(updates_per_collect), "capacity": int(capacity or online_steps),
+    episodes = c.eval_episodes if c.eval_episodes is not None else record["config"].run.eval_episodes
+    plan = {"offline_run": str(offline_dir), "offline_step": offline_step, "online_steps": c.online_steps,
+            "eval_every": c.eval_every, "eval_episodes": episodes, "checkpoint_every": c.checkpoint_every,
+            "updates_per_collect": c.updates_per_collect, "capacity": c.capacity or c.online_steps,
             "version": iql_jax.__version__}
+    online = constant_actor_lr(states)
     run_dir, lock = claim_dir(run_dir, hint=f"continue a fine-tuning run with `iql finetune {run_dir} --resume`")
     with lock:
-        write_atomic(run_dir / setup.CONFIG_FILE, (offline_dir / setup.CONFIG_FILE).read_bytes())
-        return _start(run_dir, offline_dir, plan, states, members, record, progress, stop_at)
+        write_atomic(run_dir / records.CONFIG_FILE, _online_record(offline_dir, members, online))
+        return _start(run_dir, offline_dir, plan, online, members, record, progress, stop_at)
 
 
-def check_options(**options) -> None:
-    """Refuse fine-tuning options that cannot work, naming the option (before anything is written)."""
-    minimum = {"online_steps": 1, "eval_every": 0, "eval_episodes": 0, "checkpoint_every": 1,
-               "updates_per_collect": 1, "capacity": 1}
-    for option, value in options.items():
-        if value is None and option in ("eval_episodes", "capacity"):
-            continue
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum[option]:
-            raise ConfigError(f"--{option.replace('_', '-')}: expected an integer >= {minimum[option]}, "
-                              f"found {value!r}")
+def _online_record(offline_dir: Path, members, states) -> str:
+    """The offline run's ``config.json`` with what fine-tuning changes: the constant actor lr, in the config and in
+    every member's recorded hyperparameters."""
+    record = json.loads((offline_dir / records.CONFIG_FILE).read_text())
+    record["config"]["agent"]["actor_lr_schedule"] = "constant"
+    record["members"] = records.member_records(members, states)
+    return json.dumps(record, indent=2) + "\n"
 
 
 def _start(run_dir: Path, offline_dir: Path, plan: dict, states, members, record, progress, stop_at) -> RunResult:
     write_atomic(run_dir / FINETUNE_FILE, json.dumps(plan, indent=2) + "\n")
     logger = RunLogger(run_dir, members)
-    logger._write_eval_rows([{**r, "normalized_score": "" if r["normalized_score"] is None else r["normalized_score"],
-                              "success": "" if r["success"] is None else r["success"]}
-                             for r in _raw_eval(offline_dir)], mode="w")
-    states = constant_actor_lr(states)
+    logger.start_eval_with(read_eval(offline_dir))
     if progress:
         lrs = sorted({float(v) for v in np.asarray(states.hyper.actor_lr)})
         print(f"online actor lr: constant {', '.join(f'{v:g}' for v in lrs)} (the offline start value; the offline "
@@ -105,12 +100,12 @@ def _read_plan(run_dir: Path) -> dict:
     path = run_dir / FINETUNE_FILE
     if not path.is_file():
         hint = (f"; it is an offline run: start fine-tuning with `iql finetune {run_dir}` (without --resume)"
-                if (run_dir / setup.CONFIG_FILE).is_file() else "")
+                if (run_dir / records.CONFIG_FILE).is_file() else "")
         raise IQLError(f"{run_dir}: not a fine-tuning run (no {FINETUNE_FILE}){hint}")
     try:
         plan = json.loads(path.read_text())
-        check_options(**{k: plan[k] for k in ("online_steps", "eval_every", "eval_episodes", "checkpoint_every",
-                                              "updates_per_collect", "capacity")})
+        FinetuneConfig(**{k: plan[k] for k in ("online_steps", "eval_every", "eval_episodes", "checkpoint_every",
+                                                "updates_per_collect", "capacity")})
         plan["offline_run"], plan["offline_step"] = str(plan["offline_run"]), int(plan["offline_step"])
     except (ValueError, KeyError, TypeError, UnicodeDecodeError, ConfigError) as e:
         raise IQLError(f"{path}: damaged fine-tuning record ({type(e).__name__}: {e})") from e
@@ -124,54 +119,43 @@ def _resume(run_dir: Path, plan: dict, progress: bool, stop_at: int | None) -> R
     fstate = template
     if latest is not None:
         fstate, _ = checkpoint.load_checkpoint(latest[1], template, iql_jax.__version__)
-        RunLogger(run_dir, members).truncate_after(plan["offline_step"] + latest[0])
+        # The state's own online step, not the file name: directories written before the one step clock named
+        # their checkpoints by online step, newer ones by the run's step.
+        RunLogger(run_dir, members).truncate_after(plan["offline_step"] + int(fstate.online_step))
     return _online_loop(run_dir, plan, record, members, fstate, progress, stop_at)
-
-
-def _raw_eval(run_dir: Path) -> list[dict]:
-    return [{k: r[k] for k in ("step", "member", "seed", "setting", "return", "normalized_score", "success",
-                               "episodes")} for r in read_eval(run_dir)]
 
 
 def _online_loop(run_dir: Path, plan: dict, record: dict, members, fstate: FinetuneState, progress: bool,
                  stop_at: int | None) -> RunResult:
     config = record["config"]
-    prepared = setup.prepare(config, progress=False)
+    prepared = prepare(config, progress=False)
     if prepared.fingerprint != record["dataset"]["fingerprint"]:
         raise IQLError(f"{plan['offline_run']}: its dataset changed since the offline run")
     offline = engine.device_data(prepared.transitions)
-    spec, episodes, base = prepared.eval_spec, plan["eval_episodes"], plan["offline_step"]
+    base = plan["offline_step"]
     total = plan["online_steps"] if stop_at is None else min(plan["online_steps"], stop_at)
     done = int(fstate.online_step)
-    envs = make_eval_envs(spec, len(members) * episodes) if episodes > 0 else None
-    logger = RunLogger(run_dir, members)
+    host = HostLoop(run_dir, members, RunLogger(run_dir, members), spec=prepared.eval_spec,
+                    episodes=plan["eval_episodes"], ref_scores=prepared.ref_scores, score=prepared.score,
+                    eval_every=plan["eval_every"], checkpoint_every=plan["checkpoint_every"],
+                    total=plan["online_steps"], run_seed=config.run.seed, keep=config.run.keep_checkpoints,
+                    header={"version": iql_jax.__version__, "phase": "online"}, advice=FINETUNE_ADVICE, base=base)
     chunk = math.gcd(plan["eval_every"] or plan["checkpoint_every"], plan["checkpoint_every"])
+    envs = online_env(prepared.eval_spec, prepared.dataset.info.domain)
     try:
-        for fstate, metrics in finetune_iter(fstate, offline, online_env(spec, prepared.dataset.info.domain),
-                                             total - done,
+        for fstate, metrics in finetune_iter(fstate, offline, envs, total - done,
                                              reward_transform=prepared.reward_transform,
                                              segment_steps=plan["checkpoint_every"],
                                              updates_per_collect=plan["updates_per_collect"], chunk_steps=chunk,
                                              progress=progress):
             step = int(fstate.online_step)
             per_member = {k: np.asarray(v) for k, v in metrics.items() if np.ndim(v) == 1}
-            check_finite({k: v for k, v in per_member.items() if not k.startswith("online/")}, members, base + step,
-                         run_dir, FINETUNE_ADVICE, step_offset=base)
-            logger.log_metrics(base + step, per_member, {"phase": "online"})
-            if envs is not None and ((plan["eval_every"] and step % plan["eval_every"] == 0)
-                                     or step == plan["online_steps"]):
-                result = evaluate(engine.population_policy(fstate.states), spec, len(members), episodes,
-                                  seed=config.run.seed * 1_000_003 + base + step, ref_scores=prepared.ref_scores,
-                                  envs=envs, score=prepared.score)
-                logger.log_eval(base + step, result)
-            if step % plan["checkpoint_every"] == 0 or step == total:
-                checkpoint.save_checkpoint(run_dir, step, fstate, {"version": iql_jax.__version__, "phase": "online"},
-                                           config.run.keep_checkpoints)
+            host.after_chunk(step, per_member, states=fstate.states, save=fstate, stop=total,
+                             extra={"phase": "online"},
+                             checked={k: v for k, v in per_member.items() if not k.startswith("online/")})
             done = step
     finally:
-        logger.close()
-        if envs is not None:
-            envs.close()
+        host.close()
     summary = {}
     if done == plan["online_steps"]:
         summary = write_outputs(run_dir, boundaries=[base])
@@ -188,7 +172,7 @@ def offline_vs_online(run_dir: Path, boundary: int) -> dict:
     key = score_key(rows)
     before = last_and_best([r for r in rows if r["step"] <= boundary], key)
     after = last_and_best([r for r in rows if r["step"] > boundary], key)
-    record = json.loads((run_dir / setup.CONFIG_FILE).read_text())
+    record = json.loads((run_dir / records.CONFIG_FILE).read_text())
     return {"dataset": record["dataset"]["name"], "score": key,
             "offline": float(np.mean([v[0] for v in before.values()])) if before else None,
             "online": float(np.mean([v[0] for v in after.values()])) if after else None}

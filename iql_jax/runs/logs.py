@@ -98,6 +98,13 @@ class RunLogger:
         self._mirror(step, {f"eval/{k}": v for k, v in agg.items()})
         return rows
 
+    def start_eval_with(self, rows: Sequence[dict]) -> None:
+        """Start ``eval.csv`` afresh with ``rows`` as :func:`read_eval` returns them (a fine-tuning run opens with
+        its offline run's evaluations, so one file and one plot hold both phases)."""
+        blank = lambda v: "" if v is None else v
+        self._write_eval_rows([{**{k: r[k] for k in EVAL_COLUMNS}, "normalized_score": blank(r["normalized_score"]),
+                                "success": blank(r["success"])} for r in rows], mode="w")
+
     def _write_eval_rows(self, rows, mode):
         path = self.run_dir / EVAL_FILE
         header = mode == "w" or not path.exists()

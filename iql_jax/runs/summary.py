@@ -47,7 +47,7 @@ def write_outputs(run_dir: str | Path, boundaries=(), value_map: bool = False) -
         "report": str(write_report([run_dir], run_dir / "report.md")[0]),
     }
     if value_map:
-        from iql_jax.runs.setup import read_run_config
+        from iql_jax.runs.records import read_run_config
         from iql_jax.runs.value_maps import is_maze_run, plot_value_maps
 
         if is_maze_run(read_run_config(run_dir)):

@@ -1,4 +1,4 @@
-"""The training loop: a thin Python loop over compiled chunks that evaluates, logs, checkpoints and can resume.
+"""Offline training: a thin Python loop over compiled chunks around :class:`~iql_jax.runs.loop.HostLoop`, and resume.
 
 ``train`` starts a run directory; ``resume`` continues one from its last checkpoint, bit-exactly: the data, the
 keys inside the state and the evaluation seeds are all functions of the config and the step, so N updates, a crash
@@ -13,7 +13,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import jax
 import numpy as np
@@ -21,13 +21,14 @@ from tqdm.auto import tqdm
 
 import iql_jax
 from iql_jax import engine
-from iql_jax.config import TrainConfig
+from iql_jax.config import TrainConfig, config_to_dict
 from iql_jax.data import Dataset
-from iql_jax.errors import DivergenceError, IQLError
-from iql_jax.evaluation import evaluate, make_eval_envs
-from iql_jax.runs import checkpoint, setup
+from iql_jax.errors import IQLError
+from iql_jax.runs import checkpoint, records
 from iql_jax.runs.lock import RunLock
 from iql_jax.runs.logs import RunLogger
+from iql_jax.runs.loop import HostLoop
+from iql_jax.runs.prepare import Prepared, prepare
 from iql_jax.runs.summary import write_outputs
 
 
@@ -42,32 +43,35 @@ class RunResult:
     summary: dict
 
 
-def _template(prepared: setup.Prepared, members_seeds: Sequence[int], sweep) -> tuple:
+def _template(prepared: Prepared, members_seeds: Sequence[int], sweep, sequential: bool = False) -> tuple:
     c, t, s = prepared.config, prepared.transitions, prepared.obs_stats
     return engine.init_population(c.agent, members_seeds, t.obs_dim, t.act_dim, decay_steps=c.run.steps,
                                   sweep=sweep, obs_mean=None if s is None else s.mean,
-                                  obs_std=None if s is None else s.std)
+                                  obs_std=None if s is None else s.std, sequential=sequential)
 
 
 def train(config: TrainConfig, *, dataset: Dataset | None = None, sweep=None,
-          progress: bool = True, stop_at: int | None = None) -> RunResult:
+          progress: bool = True, stop_at: int | None = None, explicit: Iterable[str] | None = None,
+          sequential_init: bool = False) -> RunResult:
     """Train ``config.run.seeds`` seeds (× the ``sweep`` grid) as one vmapped population in a new run directory.
 
     Args:
-        config: the full configuration (``config.agent`` is used as given; presets are applied by the caller or
-            by :func:`setup.with_preset`).
+        config: the configuration; its preset (named, else the dataset domain's) is applied by
+            :meth:`TrainConfig.resolve`, the fields that differ from the defaults (or ``explicit``) overriding it.
         dataset: an already loaded dataset; by default ``config.data.dataset`` is loaded.
         sweep: optional settings of traced hyperparameters, a grid ``{"expectile": [0.5, 0.9]}`` or a list
             ``[{"expectile": 0.9}, {"beta": 0.0}]`` (see :func:`engine.init_population`).
         progress: show a progress bar (``config.run.quiet`` also turns it off).
         stop_at: stop (after checkpointing) once this many updates are done; for tests and staged runs.
+        explicit: the fields (dotted names) that override the preset, e.g. those given on a command line.
+        sequential_init: initialise the members one at a time (see :func:`engine.init_population`).
     """
-    prepared = setup.prepare(config, dataset, progress=progress and not config.run.quiet)
+    prepared = prepare(config, dataset, progress=progress and not config.run.quiet, explicit=explicit)
     seeds = [prepared.config.run.seed + i for i in range(prepared.config.run.seeds)]
-    states, members = _template(prepared, seeds, sweep)
-    run_dir, lock = setup.new_run_dir(prepared.config)
+    states, members = _template(prepared, seeds, sweep, sequential_init)
+    run_dir, lock = records.new_run_dir(prepared.config)
     with lock:
-        setup.write_run_config(run_dir, prepared, [dict(s) for s in engine.expand_sweep(sweep)], members)
+        records.write_run_config(run_dir, prepared, [dict(s) for s in engine.expand_sweep(sweep)], members, states)
         return _loop(run_dir, prepared, states, members, 0, progress, stop_at)
 
 
@@ -86,14 +90,14 @@ def resume(run_dir: str | Path, *, progress: bool = True, stop_at: int | None = 
             the value and critic lrs, always constant) continue unchanged. Without ``steps`` a resume is bit-exact.
     """
     run_dir = Path(run_dir)
-    record = setup.read_run_config(run_dir)
+    record = records.read_run_config(run_dir)
     with RunLock(run_dir):
         return _resume_locked(run_dir, record, progress, stop_at, steps)
 
 
 def _resume_locked(run_dir: Path, record: dict, progress: bool, stop_at: int | None, steps: int | None):
     config: TrainConfig = record["config"]
-    prepared = setup.prepare(config, progress=progress and not config.run.quiet)
+    prepared = prepare(config, progress=progress and not config.run.quiet)
     if prepared.fingerprint != record["dataset"]["fingerprint"]:
         raise IQLError(f"{run_dir}: the dataset {config.data.dataset!r} differs from the one this run was trained "
                        f"on (fingerprint {prepared.fingerprint} vs {record['dataset']['fingerprint']})")
@@ -112,14 +116,16 @@ def _resume_locked(run_dir: Path, record: dict, progress: bool, stop_at: int | N
     return _loop(run_dir, prepared, states, members, step, progress, stop_at)
 
 
-def _record_new_steps(run_dir: Path, record: dict, prepared: setup.Prepared, step: int, steps: int):
+def _record_new_steps(run_dir: Path, record: dict, prepared: Prepared, step: int, steps: int):
     """Apply a new ``--steps`` on resume (see :func:`resume`): checked, then recorded in ``config.json``."""
     config: TrainConfig = record["config"]
     if steps < step:
         raise IQLError(f"--steps {steps}: expected at least the {step:,} updates {run_dir} has already done")
     config = dataclasses.replace(config, run=dataclasses.replace(config.run, steps=steps))
     history = record.get("steps_changed", []) + [{"at_step": step, "from": record["config"].run.steps, "to": steps}]
-    setup.write_record(run_dir, {**record, "config": config, "steps_changed": history})
+    members = [{**m, "hyper": {**m["hyper"], "actor_decay_steps": float(steps)}}
+               if m.get("hyper", {}).get("actor_decay_steps", 0) > 0 else m for m in record["members"]]
+    records.write_record(run_dir, {**record, "config": config, "members": members, "steps_changed": history})
     return dataclasses.replace(prepared, config=config)
 
 
@@ -142,10 +148,6 @@ def _population_of(record: dict) -> tuple[list[int], list[dict]]:
     return seeds, [dict(s) for s in settings]
 
 
-def _due(step: int, every: int) -> bool:
-    return every > 0 and step % every == 0
-
-
 def _to_next(step: int, every: int) -> int:
     return every - step % every if every > 0 else math.inf
 
@@ -155,34 +157,16 @@ TRAIN_ADVICE = ("training is deterministic, so a resume would diverge again: sta
                 "(--data.reward-transform), or without this member's setting")
 
 
-def check_finite(metrics: dict, members, step: int, run_dir: Path, advice: str = TRAIN_ADVICE,
-                 step_offset: int = 0) -> None:
-    """Stop at the first non-finite metric, saying what is on disk and how to go on.
-
-    Args:
-        run_dir: where the run's checkpoints are (the message names the newest, or says there is none).
-        advice: the way forward, for the message.
-        step_offset: added to checkpoint steps in the message (fine-tuning numbers its checkpoints from 0).
-    """
-    for name, values in metrics.items():
-        bad = np.flatnonzero(~np.isfinite(values))
-        if bad.size:
-            m = members[int(bad[0])]
-            latest = checkpoint.latest_checkpoint(run_dir)
-            kept = (f"the newest checkpoint, {latest[1]} (step {latest[0] + step_offset:,}), is kept" if latest
-                    else "no checkpoint had been written yet")
-            raise DivergenceError(f"non-finite {name} ({values[bad[0]]}) in the chunk ending at step {step}, "
-                                  f"member {m.index} ({m.label}); {kept}; {advice}")
-
-
-def _loop(run_dir: Path, prepared: setup.Prepared, states, members, step: int, progress: bool,
+def _loop(run_dir: Path, prepared: Prepared, states, members, step: int, progress: bool,
           stop_at: int | None) -> RunResult:
     cfg = prepared.config
     run = cfg.run
     data = engine.device_data(prepared.transitions)
-    logger = RunLogger(run_dir, members, run.tensorboard, run.wandb, setup.config_to_dict(cfg))
-    spec, episodes = prepared.eval_spec, run.eval_episodes
-    envs = make_eval_envs(spec, len(members) * episodes) if spec is not None and episodes > 0 else None
+    logger = RunLogger(run_dir, members, run.tensorboard, run.wandb, config_to_dict(cfg))
+    host = HostLoop(run_dir, members, logger, spec=prepared.eval_spec, episodes=run.eval_episodes,
+                    ref_scores=prepared.ref_scores, score=prepared.score, eval_every=run.eval_every,
+                    checkpoint_every=run.checkpoint_every, total=run.steps, run_seed=run.seed,
+                    keep=run.keep_checkpoints, header=_header(cfg), advice=TRAIN_ADVICE)
     end = run.steps if stop_at is None else min(run.steps, stop_at)
     last_score = None
     bar = tqdm(total=run.steps, initial=step, disable=not progress or run.quiet, unit="upd", dynamic_ncols=True)
@@ -195,47 +179,40 @@ def _loop(run_dir: Path, prepared: setup.Prepared, states, members, step: int, p
             metrics = jax.device_get(metrics)
             elapsed = time.perf_counter() - t0
             step += n
-            check_finite(metrics, members, step, run_dir)
-            logger.log_metrics(step, metrics, {"time/updates_per_s": n / elapsed})
-            if envs is not None and (_due(step, run.eval_every) or step == run.steps):
-                result = evaluate(engine.population_policy(states), spec, len(members), episodes,
-                                  seed=run.seed * 1_000_003 + step, ref_scores=prepared.ref_scores, envs=envs,
-                                  score=prepared.score)
-                logger.log_eval(step, result)
-                agg = result.aggregate()
-                last_score = agg.get("score_mean", agg["return_mean"])
-            if _due(step, run.checkpoint_every) or step == end:
-                checkpoint.save_checkpoint(run_dir, step, states, _header(cfg), run.keep_checkpoints)
+            score = host.after_chunk(step, metrics, states=states, save=states, stop=end,
+                                     extra={"time/updates_per_s": n / elapsed})
+            last_score = last_score if score is None else score
             bar.update(n)
             bar.set_postfix({"upd/s": f"{n / elapsed * len(members):,.0f}",
                              **({"score": f"{last_score:.1f}"} if last_score is not None else {})})
     finally:
         bar.close()
-        logger.close()
-        if envs is not None:
-            envs.close()
+        host.close()
     summary = write_outputs(run_dir, value_map=True) if step == run.steps else {}
     return RunResult(run_dir, states, members, step, summary)
 
 
 def _header(config: TrainConfig) -> dict:
-    return {"version": iql_jax.__version__, "config": setup.config_to_dict(config)}
+    return {"version": iql_jax.__version__, "config": config_to_dict(config)}
 
 
-def load_run(run_dir: str | Path, checkpoint_path: str | Path | None = None):
-    """The population state of a run (newest checkpoint, or ``checkpoint_path``) with its record and members."""
+def load_run(run_dir: str | Path, checkpoint_path: str | Path | None = None, sequential_init: bool = False):
+    """The population state of a run (newest checkpoint, or ``checkpoint_path``) with its record and members.
+
+    ``sequential_init`` builds the restore template one member at a time (see :func:`engine.init_population`).
+    """
     run_dir = Path(run_dir)
-    record = setup.read_run_config(run_dir)
+    record = records.read_run_config(run_dir)
     config: TrainConfig = record["config"]
     d = record["dataset"]
     try:
         seeds, sweep = _population_of(record)
         obs_dim, act_dim = int(d["obs_dim"]), int(d["act_dim"])
     except (KeyError, TypeError, ValueError) as e:
-        raise IQLError(f"{run_dir / setup.CONFIG_FILE}: unreadable run configuration (members or dataset "
+        raise IQLError(f"{run_dir / records.CONFIG_FILE}: unreadable run configuration (members or dataset "
                        f"dimensions: {type(e).__name__}: {e})") from e
     template, members = engine.init_population(config.agent, seeds, obs_dim, act_dim,
-                                               decay_steps=config.run.steps, sweep=sweep)
+                                               decay_steps=config.run.steps, sweep=sweep, sequential=sequential_init)
     if checkpoint_path is None:
         latest = checkpoint.latest_checkpoint(run_dir)
         if latest is None:

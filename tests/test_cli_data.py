@@ -1,4 +1,4 @@
-"""``iql data`` command functions: what they print and what they raise."""
+"""cli.data: the ``iql data`` command functions, what they print and what they raise."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import h5py
 import numpy as np
 import pytest
 
-from iql_jax.data.commands import data_generate, data_inspect, data_list
+from iql_jax.cli.data import data_generate, data_inspect, data_list
 from iql_jax.errors import ConfigError, DataError
 
 

@@ -68,7 +68,8 @@ def data_inspect(source: Positional[str]) -> None:
     t = dataset.transitions
     obs, act = np.asarray(t.observations), np.asarray(t.actions)
     print(f"  observations: dim {t.obs_dim}, range [{obs.min():.4g}, {obs.max():.4g}]")
-    print(f"  actions:      dim {t.act_dim}, range [{act.min():.4g}, {act.max():.4g}] (after clipping to ±(1 - 1e-5))")
+    print(f"  actions:      dim {t.act_dim}, range [{act.min():.4g}, {act.max():.4g}] (training clips to ±(1 - 1e-5) "
+          "unless --data.no-clip-actions)")
     preset = preset_for_domain(info.domain)
     print(f"  domain: {info.domain or 'unknown'} -> preset {preset.name!r} (reward transform "
           f"{preset.reward_transform!r}, expectile {preset.agent.expectile}, beta {preset.agent.beta})")

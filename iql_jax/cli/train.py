@@ -1,0 +1,97 @@
+"""``iql train``: one tyro parse of :class:`TrainArgs`; presets are resolved by the library (TrainConfig.resolve)
+with the options given on the command line as the explicit fields."""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass
+from typing import Sequence
+
+import tyro
+
+from iql_jax.config import PRESET_FIELDS, TrainConfig
+from iql_jax.errors import IQLError
+
+
+@dataclass(frozen=True)
+class TrainArgs(TrainConfig):
+    """Train IQL on an offline dataset: S seeds in one vmapped program, evaluated, checkpointed and reported.
+
+    With no options it trains on the built-in `pointmaze-umaze` dataset (generated on first use). The preset is
+    chosen from the dataset's domain unless --preset is given; any field can still be overridden.
+    """
+
+    resume: str | None = None
+    """Continue the run in this directory from its newest checkpoint. Options come from the run's config.json; only
+    --steps (a new total, e.g. to extend a finished run; a cosine actor lr then stretches to the new total) and
+    --quiet may be given, any other option is refused."""
+
+
+# Options ``iql train --resume`` applies; everything else would change what the checkpoints mean.
+RESUME_OPTIONS = {"--steps": "steps", "--run.steps": "steps", "--quiet": "quiet", "--run.quiet": "quiet",
+                  "--run.no-quiet": "quiet", "--resume": "resume"}
+
+
+def _resume_options(argv: Sequence[str]) -> None:
+    """Refuse, in one line, any option that ``--resume`` would otherwise silently ignore."""
+    given = [a.split("=", 1)[0] for a in argv if a.startswith("--")]
+    refused = [a for a in given if a not in RESUME_OPTIONS]
+    if refused:
+        raise IQLError(f"iql train --resume: {', '.join(refused)} cannot be changed when resuming (the run's "
+                       "config.json fixes it); allowed: --steps N (a new total) and --quiet; start a new run to "
+                       "change anything else")
+
+
+def given_fields(argv: Sequence[str]) -> frozenset[str]:
+    """The preset fields (dotted names, :data:`PRESET_FIELDS`) that ``argv`` sets: they override the preset."""
+    options = _option_fields()
+    given = {options.get(a.split("=", 1)[0].replace("_", "-")) for a in argv if a.startswith("-")}
+    return frozenset(given & set(PRESET_FIELDS))
+
+
+def _option_fields() -> dict[str, str]:
+    """Every spelling tyro accepts for a sub-config field (``--agent.beta``, ``--agent.no-x``, aliases) -> name."""
+    table = {}
+    for prefix in ("agent", "data", "run"):
+        cls = type(getattr(TrainConfig(), prefix))
+        hints = typing.get_type_hints(cls, include_extras=True)
+        for f in dataclasses.fields(cls):
+            dashed = f.name.replace("_", "-")
+            names = [f"--{prefix}.{dashed}", f"--{prefix}.no-{dashed}"]
+            for meta in getattr(hints[f.name], "__metadata__", ()):
+                names += list(getattr(meta, "aliases", None) or ())
+            table.update({n: f"{prefix}.{f.name}" for n in names})
+    return table
+
+
+def train_command(argv: Sequence[str]) -> int:
+    from iql_jax.runs import resume, train
+
+    args = tyro.cli(TrainArgs, args=argv, prog="iql train")
+    if args.resume:
+        _resume_options(argv)
+        steps = args.run.steps if any(a.split("=", 1)[0] in ("--steps", "--run.steps") for a in argv) else None
+        result = resume(args.resume, progress=not args.run.quiet, steps=steps)
+    else:
+        # The dataset's domain picks the preset; the options given here override it (TrainConfig.resolve).
+        config = TrainConfig(agent=args.agent, data=args.data, run=args.run, preset=args.preset)
+        result = train(config, progress=not args.run.quiet, explicit=given_fields(argv))
+    print_result(result)
+    return 0
+
+
+def print_result(result) -> None:
+    s = result.summary
+    if not s:
+        print(f"stopped at step {result.step}; run directory: {result.run_dir}")
+        return
+    if s.get("score") is not None:
+        label = "normalised score" if s["score"] == "normalized_score" else "return"
+        print(f"final {label}: {s['last_mean']:.1f} ± {s['last_std']:.1f} (last), "
+              f"{s['best_mean']:.1f} ± {s['best_std']:.1f} (best) over {len(s['members'])} member(s)")
+    print(f"run directory: {result.run_dir}")
+    for name, path in s.get("files", {}).items():
+        print(f"{name}: {path}")
+
+

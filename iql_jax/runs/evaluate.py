@@ -1,0 +1,58 @@
+"""Evaluating a saved run: the logic of ``iql eval``, as a library function.
+
+Every member of the run's newest (or a named) checkpoint is rolled out deterministically in the run's evaluation
+environment, or in another registered environment with the same observation layout and reference scores.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from iql_jax import engine
+from iql_jax.errors import IQLError
+from iql_jax.evaluation import EvalEnvSpec, EvalResult, check_dimensions, evaluate
+from iql_jax.runs.records import eval_spec_from_record
+from iql_jax.runs.trainer import load_run
+
+
+@dataclass(frozen=True)
+class RunEvaluation:
+    """What :func:`evaluate_run` measured: per-member results at ``step`` on ``env_id``."""
+
+    result: EvalResult
+    members: list
+    step: int
+    env_id: str
+    episodes: int
+
+
+def evaluate_run(run_dir: str | Path, episodes: int = 10, checkpoint: str | Path | None = None, seed: int = 12345,
+                 env: str | None = None) -> RunEvaluation:
+    """Evaluate every member of a run's checkpoint.
+
+    Args:
+        run_dir: the run directory.
+        episodes: episodes per member.
+        checkpoint: a checkpoint file; the newest one by default.
+        seed: seed of the evaluation resets.
+        env: a registered environment id to evaluate in instead of the run's (its dimensions are checked).
+
+    Raises:
+        IQLError: no checkpoint, no recorded evaluation environment, or ``env`` does not fit the run's data.
+    """
+    states, members, record, step = load_run(run_dir, checkpoint)
+    spec = eval_spec_from_record(record)
+    if spec is None:
+        raise IQLError(f"{run_dir}: the run records no evaluation environment")
+    if env is not None:
+        spec = EvalEnvSpec(env, observation_layout=spec.observation_layout)
+        made = spec.make()
+        try:
+            check_dimensions(made, record["dataset"]["obs_dim"], record["dataset"]["act_dim"], str(run_dir))
+        finally:
+            made.close()
+    ref = record.get("ref_scores")
+    result = evaluate(engine.population_policy(states), spec, len(members), episodes, seed=seed,
+                      ref_scores=tuple(ref) if ref else None, score=record.get("score", "return"))
+    return RunEvaluation(result, members, step, spec.env_id, episodes)

@@ -1,0 +1,94 @@
+"""Config: every preset equals the official table, and presets are applied in one place (TrainConfig.resolve)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from iql_jax.config import PRESETS, AgentConfig, DataConfig, RunConfig, TrainConfig, config_from_dict, config_to_dict
+from iql_jax.errors import ConfigError
+
+REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "implementations.md"  # ../shared
+# implementations.md §1.5's row labels -> the presets they define (the README runs Adroit with the kitchen config).
+ROWS = {"Gym locomotion": ("locomotion",), "AntMaze": ("antmaze",), "Kitchen": ("kitchen", "adroit"),
+        "AntMaze fine-tuning": ("antmaze-finetune",)}
+
+
+def _table() -> dict[str, dict]:
+    text = REFERENCE.read_text()
+    section = text[text.index("### 1.5 Per-domain hyperparameters"):text.index("### 1.6")]
+    out = {}
+    for line in section.splitlines():
+        cells = [c.strip().replace("*", "") for c in line.strip("|").split("|")]
+        label = next((k for k in sorted(ROWS, key=len, reverse=True) if cells[0].startswith(k)), None)
+        if label is None or len(cells) != 6 or label in out:
+            continue
+        dropout = 0.0 if cells[4] == "none" else float(cells[4])
+        out[label] = {"expectile": float(cells[2]), "beta": float(cells[3]), "actor_dropout": dropout,
+                      "actor_lr_schedule": cells[5].split()[0]}
+    return out, section
+
+
+def test_every_preset_equals_the_official_table():
+    table, section = _table()
+    assert set(table) == set(ROWS)
+    covered = set()
+    for label, names in ROWS.items():
+        for name in names:
+            agent = PRESETS[name].agent
+            assert {k: getattr(agent, k) for k in table[label]} == table[label], name
+            covered.add(name)
+    assert covered == set(PRESETS)
+    # "Common to all: lr 3e-4 (×3), hidden (256, 256), discount 0.99, Polyak rate 0.005, batch 256, ... clip 100,
+    # two critics."
+    common = re.search(r"Common to all:(.*?)\n\n", section, re.S).group(1)
+    for needle in ("lr 3e-4", "hidden (256, 256)", "discount 0.99", "Polyak rate 0.005", "batch 256", "clip 100",
+                   "two critics"):
+        assert needle in " ".join(common.split()), needle
+    for p in PRESETS.values():
+        a = p.agent
+        assert (a.actor_lr, a.critic_lr, a.value_lr, a.hidden_dims, a.discount, a.polyak, a.batch_size,
+                a.max_exp_adv, a.num_critics) == (3e-4, 3e-4, 3e-4, (256, 256), 0.99, 0.005, 256, 100.0, 2)
+    assert {n: p.reward_transform for n, p in PRESETS.items()} == {
+        "locomotion": "locomotion", "antmaze": "antmaze", "kitchen": "none", "adroit": "none",
+        "antmaze-finetune": "antmaze"}
+
+
+def test_a_named_preset_sets_the_agent_episodes_and_reward():
+    config = TrainConfig(preset="antmaze").resolve("locomotion")  # the name wins over the domain
+    assert (config.agent.expectile, config.agent.beta) == (0.9, 10.0)
+    assert config.run.eval_episodes == 100 and config.data.reward_transform == "antmaze"
+    assert config.preset == "antmaze" and config.resolved
+
+
+@pytest.mark.parametrize("domain, preset, beta, dropout", [
+    ("kitchen", "kitchen", 0.5, 0.1), ("maze", "antmaze", 10.0, 0.0), (None, "locomotion", 3.0, 0.0)])
+def test_without_a_preset_the_domain_gives_the_agent_settings_too(domain, preset, beta, dropout):
+    config = TrainConfig().resolve(domain)
+    assert (config.preset, config.agent.beta, config.agent.actor_dropout) == (preset, beta, dropout)
+
+
+def test_fields_that_differ_from_the_defaults_override_the_preset():
+    config = TrainConfig(agent=AgentConfig(hidden_dims=(64, 64), beta=1.0), run=RunConfig(eval_episodes=3),
+                         data=DataConfig(reward_transform="none"), preset="antmaze").resolve(None)
+    assert (config.agent.hidden_dims, config.agent.beta, config.agent.expectile) == ((64, 64), 1.0, 0.9)
+    assert config.run.eval_episodes == 3 and config.data.reward_transform == "none"
+
+
+def test_explicit_fields_override_even_with_default_values():
+    config = TrainConfig(preset="antmaze").resolve(None, explicit={"agent.expectile", "run.eval_episodes"})
+    assert (config.agent.expectile, config.agent.beta, config.run.eval_episodes) == (0.7, 10.0, 10)
+    with pytest.raises(ConfigError, match="agent.nothing"):
+        TrainConfig().resolve(None, explicit={"agent.nothing"})
+
+
+def test_resolving_twice_changes_nothing_and_records_are_resolved():
+    once = TrainConfig(preset="antmaze").resolve(None, explicit={"agent.expectile"})
+    assert once.resolve("kitchen") == once
+    assert config_from_dict(config_to_dict(once)) == once
+    old = config_to_dict(once)
+    del old["resolved"]  # a config.json written before the field existed
+    assert config_from_dict(old).resolved
+
