@@ -47,11 +47,12 @@ def evaluate_run(run_dir: Path, maze: str, episodes: int) -> dict:
     from iql_jax import engine
     from iql_jax.data.generate_maze import reference_scores
     from iql_jax.evaluation import EvalEnvSpec, evaluate
-    from iql_jax.runs import load_run, setup
+    from iql_jax.runs import load_run
+    from iql_jax.runs.records import eval_spec_from_record
 
     states, members, record, _ = load_run(run_dir)
     policy = engine.population_policy(states)
-    fixed = setup.eval_spec_from_record(record)
+    fixed = eval_spec_from_record(record)
     collection = EvalEnvSpec(fixed.env_id, {"continuing_task": True, "reset_target": True},
                              fixed.max_episode_steps, fixed.observation_layout)
     out = {}
