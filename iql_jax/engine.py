@@ -39,23 +39,29 @@ def sample_batch(data: Transitions, key, batch_size: int) -> Transitions:
     return Transitions(*(x[idx] if x.shape[0] else x for x in data))
 
 
-def train_step(state: IQLState, data: Transitions) -> tuple[IQLState, dict]:
-    """Split the state's key, draw a batch, run one update."""
+def train_step(state: IQLState, data: Transitions, *, grad_norms=True) -> tuple[IQLState, dict]:
+    """Split the state's key, draw a batch, run one update (``grad_norms`` as in :func:`agent.update`)."""
     key, k_batch, k_update = jax.random.split(state.key, 3)
     batch = sample_batch(data, k_batch, state.config.batch_size)
-    return agent.update(state.replace(key=key), batch, k_update)
+    return agent.update(state.replace(key=key), batch, k_update, grad_norms=grad_norms)
 
 
 def _reduce(metrics: dict) -> dict:
-    """Chunk summary: the max for ``*_max`` metrics, the mean for the rest."""
-    return {k: (v.max(0) if k.endswith("_max") else v.mean(0)) for k, v in metrics.items()}
+    """Chunk summary: the max for ``*_max`` metrics, the last update's value for ``grad/*`` (computed on the last
+    update only), the mean for the rest."""
+    def one(name, v):
+        if name.startswith("grad/"):
+            return v[-1]
+        return v.max(0) if name.endswith("_max") else v.mean(0)
+
+    return {k: one(k, v) for k, v in metrics.items()}
 
 
 def _chunk(state: IQLState, data: Transitions, num_updates: int):
-    def body(s, _):
-        return train_step(s, data)
+    def body(s, i):
+        return train_step(s, data, grad_norms=i == num_updates - 1)
 
-    state, metrics = jax.lax.scan(body, state, None, length=num_updates)
+    state, metrics = jax.lax.scan(body, state, jnp.arange(num_updates))
     return state, _reduce(metrics)
 
 
@@ -82,7 +88,8 @@ def train_chunk(states: IQLState, data: Transitions, num_updates: int) -> tuple[
         num_updates: updates per member; each distinct value compiles once.
 
     Returns:
-        The new states and per-member metrics ``{name: (M,)}`` averaged over the chunk (maxima for ``*_max``).
+        The new states and per-member metrics ``{name: (M,)}`` averaged over the chunk (maxima for ``*_max``;
+        the ``grad/*_norm`` gradient norms are those of the chunk's last update).
     """
     single = jax.tree_util.tree_leaves(states)[0].shape[0] == 1
     return _compiled_chunk(int(num_updates), single)(states, data)

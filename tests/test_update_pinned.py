@@ -72,14 +72,18 @@ def _reference_update(state, batch, key):
 
 
 def _reference_chunk(state, data, num_updates):
-    """K reference updates in a scan; metrics reduced as the engine documents (max for ``*_max``, else mean)."""
+    """K reference updates in a scan; metrics reduced as the engine documents: max for ``*_max``, the last update's
+    value for the ``grad/*`` norms (the engine computes them on a chunk's last update only), else the mean."""
     def body(s, _):
         key, k_batch, k_update = jax.random.split(s.key, 3)
         batch = engine.sample_batch(data, k_batch, s.config.batch_size)
         return _reference_update(s.replace(key=key), batch, k_update)
 
     state, metrics = jax.lax.scan(body, state, None, length=num_updates)
-    return state, {k: (v.max(0) if k.endswith("_max") else v.mean(0)) for k, v in metrics.items()}
+    def reduce(name, v):
+        return v[-1] if name.startswith("grad/") else v.max(0) if name.endswith("_max") else v.mean(0)
+
+    return state, {k: reduce(k, v) for k, v in metrics.items()}
 
 
 def _state(config, seed=0):
@@ -108,6 +112,13 @@ def test_one_update_equals_the_frozen_reference(dropout):
     for name in want_metrics:
         np.testing.assert_allclose(float(got_metrics[name]), float(want_metrics[name]), rtol=2e-5, atol=1e-6,
                                    err_msg=name)
+    # Skipping the norms changes nothing else, and they come back as zeros.
+    skip_state, skip_metrics = jax.jit(lambda s, b, k: agent.update(s, b, k, grad_norms=False))(state, batch, key)
+    _assert_close(skip_state, want_state)
+    for name in want_metrics:
+        want = 0.0 if name.startswith("grad/") else float(want_metrics[name])
+        np.testing.assert_allclose(float(skip_metrics[name]), want, rtol=2e-5, atol=1e-6, err_msg=name)
+    assert float(want_metrics["grad/critic_norm"]) > 0
     # The update really moves the state (a no-op would also be "close" to nothing).
     assert not np.allclose(np.asarray(got_state.critic.params["params"]["VmapStateActionValue_0"]["MLP_0"]
                                       ["Dense_0"]["kernel"]),
