@@ -16,7 +16,7 @@ from typing import Mapping, Sequence
 import jax
 import jax.numpy as jnp
 
-from iql_jax import agent
+from iql_jax import agent, sharding
 from iql_jax.agent import Hyper, IQLState
 from iql_jax.config import AgentConfig
 from iql_jax.data.transitions import Transitions
@@ -65,8 +65,7 @@ def _chunk(state: IQLState, data: Transitions, num_updates: int):
     return state, _reduce(metrics)
 
 
-@functools.lru_cache(maxsize=None)
-def _compiled_chunk(num_updates: int, single: bool):
+def _per_device_chunk(num_updates: int, single: bool):
     chunk = functools.partial(_chunk, num_updates=num_updates)
     if single:
         # One member: drop the axis inside the jit. A size-1 vmap batches every matmul and gather, which costs
@@ -75,12 +74,25 @@ def _compiled_chunk(num_updates: int, single: bool):
             state, metrics = chunk(jax.tree_util.tree_map(lambda x: x[0], states), data)
             return jax.tree_util.tree_map(lambda x: x[None], (state, metrics))
 
-        return jax.jit(run, donate_argnums=0)
-    return jax.jit(jax.vmap(chunk, in_axes=(0, None)), donate_argnums=0)
+        return run
+    return jax.vmap(chunk, in_axes=(0, None))
+
+
+@functools.lru_cache(maxsize=None)
+def _compiled_chunk(num_updates: int, single: bool, shards: int = 1):
+    """The jitted chunk program; ``shards`` > 1 splits the members over that many devices (``sharding``)."""
+    if shards == 1:
+        return jax.jit(_per_device_chunk(num_updates, single), donate_argnums=0)
+    mesh = sharding.device_mesh(shards)
+    return jax.jit(sharding.shard_chunk(_per_device_chunk(num_updates, single), mesh), donate_argnums=0)
 
 
 def train_chunk(states: IQLState, data: Transitions, num_updates: int) -> tuple[IQLState, dict]:
     """Run ``num_updates`` updates for every member of ``states`` (leading axis M) in one compiled call.
+
+    With several local devices the members are split over them and the data replicated
+    (:mod:`iql_jax.sharding`, which also states the rule when M is not a multiple of the device count); with one
+    device, or one member, this is a single-device program.
 
     Args:
         states: a population from :func:`init_population` (donated: do not reuse the argument).
@@ -91,8 +103,11 @@ def train_chunk(states: IQLState, data: Transitions, num_updates: int) -> tuple[
         The new states and per-member metrics ``{name: (M,)}`` averaged over the chunk (maxima for ``*_max``;
         the ``grad/*_norm`` gradient norms are those of the chunk's last update).
     """
-    single = jax.tree_util.tree_leaves(states)[0].shape[0] == 1
-    return _compiled_chunk(int(num_updates), single)(states, data)
+    num_members = jax.tree_util.tree_leaves(states)[0].shape[0]
+    shards = sharding.shard_count(num_members)
+    if shards > 1:
+        states, data = sharding.place(states, data, sharding.device_mesh(shards))
+    return _compiled_chunk(int(num_updates), num_members // shards == 1, shards)(states, data)
 
 
 @dataclass(frozen=True)
