@@ -5,12 +5,12 @@ The three acceptance figures of issue 11 are printed as ``ACCEPT`` lines. Rates 
 (ceiling, ours, official, ours × 8 seeds, then again), so a change of machine load hits all of them alike; each
 figure is the median over rounds. The header prints the load average: figures taken under load are relative only.
 
-    python benchmarks/throughput.py [--peer-official DIR [--peer-site DIR]] [--rounds 3] [--window 1000]
+    python benchmarks/throughput.py [--peer-official DIR [--peer-site DIR]] [--rounds 3] [--window 2000]
 
 ``DIR`` is a checkout of ``ikostrikov/implicit_q_learning`` (also read from ``$IQL_OFFICIAL_DIR``); it needs
-``tensorflow_probability`` importable, from the environment or from ``--peer-site`` (see
-``benchmarks/official_peer.py`` and ``docs/performance.md``). Default settings run in about 3–4 minutes on an idle
-2-core CPU.
+``tensorflow_probability`` importable, from the environment or from ``--peer-site`` / ``$IQL_PEER_SITE`` (see
+``benchmarks/official_peer.py`` and ``docs/performance.md``). Default settings (3 rounds of 2,000 updates per
+member) should take about 4 minutes on an idle 2-core CPU (estimated from issue 11's rates, not measured idle).
 """
 
 from __future__ import annotations
@@ -123,11 +123,12 @@ def main():
     p.add_argument("--obs-dim", type=int, default=11, help="hopper-shaped by default, as in issue 11")
     p.add_argument("--act-dim", type=int, default=3)
     p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--window", type=int, default=1000, help="updates per member in one timed window")
+    p.add_argument("--window", type=int, default=2000, help="updates per member in one timed window")
     p.add_argument("--seeds", type=int, default=8, help="members of the vmapped population compared to one seed")
     p.add_argument("--peer-official", default=os.environ.get("IQL_OFFICIAL_DIR"),
                    help="checkout of ikostrikov/implicit_q_learning to time beside ours")
-    p.add_argument("--peer-site", default=None, help="extra site folder holding tensorflow_probability")
+    p.add_argument("--peer-site", default=os.environ.get("IQL_PEER_SITE"),
+                   help="extra site folder holding tensorflow_probability (also $IQL_PEER_SITE)")
     p.add_argument("--small-chunks", action="store_true", help="also time one seed at chunk sizes 1 and 100")
     args = p.parse_args()
     config = AgentConfig()
