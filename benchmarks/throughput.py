@@ -1,22 +1,30 @@
-"""Update throughput of the fused engine against the matrix-product ceiling of one IQL update.
+"""Update throughput of the fused engine, in one run: against the matrix-product ceiling of one IQL update, against
+the official code's ``Learner.update`` (optional peer), and 8 vmapped seeds against one.
 
-Prints, in one run on this machine: updates/s for one seed at chunk sizes 1, 100 and 1000; total and per-seed
-updates/s for 4 and 8 vmapped seeds; and the time of exactly the matrix products one update performs (forward and
-backward of every MLP at the paper's sizes), i.e. the ceiling, with the ratio.
+The three acceptance figures of issue 11 are printed as ``ACCEPT`` lines. Rates are measured in alternating rounds
+(ceiling, ours, official, ours × 8 seeds, then again), so a change of machine load hits all of them alike; each
+figure is the median over rounds. The header prints the load average: figures taken under load are relative only.
 
-    python benchmarks/throughput.py [--obs-dim 17] [--act-dim 6] [--repeats 3]
+    python benchmarks/throughput.py [--peer-official DIR [--peer-site DIR]] [--rounds 3] [--window 2000]
+
+``DIR`` is a checkout of ``ikostrikov/implicit_q_learning`` (also read from ``$IQL_OFFICIAL_DIR``); it needs
+``tensorflow_probability`` importable, from the environment or from ``--peer-site`` / ``$IQL_PEER_SITE`` (see
+``benchmarks/official_peer.py`` and ``docs/performance.md``). Default settings (3 rounds of 2,000 updates per
+member) should take about 4 minutes on an idle 2-core CPU (estimated from issue 11's rates, not measured idle).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import statistics
 import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from iql_jax import AgentConfig, device_data, init_population, train_chunk
+from iql_jax import AgentConfig, device_data, init_population, sharding, train_chunk
 from iql_jax.data.transitions import Transitions
 
 
@@ -52,77 +60,134 @@ def update_matmul_shapes(obs_dim, act_dim, hidden=(256, 256), batch=256, num_cri
     return shapes
 
 
-def matmul_ceiling(shapes, seeds=1, steps=1000):
-    """Seconds per update spent in exactly these matrix products, ``seeds`` times over (scanned, like the engine).
+class MatmulCeiling:
+    """Exactly the matrix products of one update, ``seeds`` times over, scanned like the engine (compiled once).
 
-    Plain 2-D products: XLA's CPU backend runs batched products far slower than the same products one by one, so
-    this is the best case the engine could reach.
+    Plain 2-D products and nothing else: the best case the engine could reach. ``run(steps)`` does ``steps``
+    iterations, i.e. the products of ``steps`` updates.
     """
-    key = jax.random.PRNGKey(0)
-    shapes = list(shapes) * seeds
-    lhs = [jax.random.normal(key, (m, k)) for m, k, _ in shapes]
-    rhs = [jax.random.normal(key, (k, n)) * 0.01 for _, k, n in shapes]
 
-    @jax.jit
-    def run(lhs, rhs):
-        def body(carry, _):
-            lhs, _ = carry
-            # The barrier makes the left operands opaque each iteration (no hoisting out of the loop) and the
-            # products are carried to the end (none can be dropped); nothing else is computed.
-            lhs = jax.lax.optimization_barrier(lhs)
-            return (lhs, [a @ b for a, b in zip(lhs, rhs)]), None
+    def __init__(self, shapes, seeds=1):
+        key = jax.random.PRNGKey(0)
+        shapes = list(shapes) * seeds
+        self.lhs = [jax.random.normal(key, (m, k)) for m, k, _ in shapes]
+        self.rhs = [jax.random.normal(key, (k, n)) * 0.01 for _, k, n in shapes]
+        self._compiled = {}
 
-        outs = [jnp.zeros((a.shape[0], b.shape[1])) for a, b in zip(lhs, rhs)]
-        _, outs = jax.lax.scan(body, (list(lhs), outs), None, length=steps)[0]
-        return sum(o.sum() for o in outs)
+    def _program(self, steps):
+        @jax.jit
+        def run(lhs, rhs):
+            def body(carry, _):
+                lhs, _ = carry
+                # The barrier makes the left operands opaque each iteration (no hoisting out of the loop) and the
+                # products are carried to the end (none can be dropped); nothing else is computed.
+                lhs = jax.lax.optimization_barrier(lhs)
+                return (lhs, [a @ b for a, b in zip(lhs, rhs)]), None
 
-    run(lhs, rhs).block_until_ready()
-    t = time.perf_counter()
-    run(lhs, rhs).block_until_ready()
-    return (time.perf_counter() - t) / steps
+            outs = [jnp.zeros((a.shape[0], b.shape[1])) for a, b in zip(lhs, rhs)]
+            _, outs = jax.lax.scan(body, (list(lhs), outs), None, length=steps)[0]
+            return sum(o.sum() for o in outs)
+
+        return run
+
+    def run(self, steps):
+        if steps not in self._compiled:
+            self._compiled[steps] = self._program(steps)
+            self._compiled[steps](self.lhs, self.rhs).block_until_ready()  # compile
+        self._compiled[steps](self.lhs, self.rhs).block_until_ready()
 
 
-def updates_per_second(seeds, chunk, total, data, config, repeats):
-    states, _ = init_population(config, list(range(seeds)), data.observations.shape[1], data.actions.shape[1],
-                                decay_steps=10**6)
-    states, _ = train_chunk(states, data, chunk)  # compile
-    jax.block_until_ready(states)
-    best = 0.0
-    for _ in range(repeats):
-        t = time.perf_counter()
-        for _ in range(max(1, total // chunk)):
-            states, metrics = train_chunk(states, data, chunk)
+class Ours:
+    """A population of ``seeds`` members and a timed window of ``chunk``-sized ``train_chunk`` calls."""
+
+    def __init__(self, seeds, chunk, data, config):
+        self.chunk, self.data = chunk, data
+        self.states, _ = init_population(config, list(range(seeds)), data.observations.shape[1],
+                                         data.actions.shape[1], decay_steps=10**6)
+        self.run(chunk)  # compile
+
+    def run(self, updates):
+        for _ in range(max(1, updates // self.chunk)):
+            self.states, metrics = train_chunk(self.states, self.data, self.chunk)
         jax.block_until_ready(metrics)
-        best = max(best, max(1, total // chunk) * chunk / (time.perf_counter() - t))
-    return best
+
+
+def timed(fn, updates):
+    t = time.perf_counter()
+    fn(updates)
+    return time.perf_counter() - t
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--obs-dim", type=int, default=17)
-    p.add_argument("--act-dim", type=int, default=6)
-    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--obs-dim", type=int, default=11, help="hopper-shaped by default, as in issue 11")
+    p.add_argument("--act-dim", type=int, default=3)
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--window", type=int, default=2000, help="updates per member in one timed window")
+    p.add_argument("--seeds", type=int, default=8, help="members of the vmapped population compared to one seed")
+    p.add_argument("--peer-official", default=os.environ.get("IQL_OFFICIAL_DIR"),
+                   help="checkout of ikostrikov/implicit_q_learning to time beside ours")
+    p.add_argument("--peer-site", default=os.environ.get("IQL_PEER_SITE"),
+                   help="extra site folder holding tensorflow_probability (also $IQL_PEER_SITE)")
+    p.add_argument("--small-chunks", action="store_true", help="also time one seed at chunk sizes 1 and 100")
     args = p.parse_args()
     config = AgentConfig()
-    data = device_data(synthetic(100_000, args.obs_dim, args.act_dim))
-    print(f"device: {jax.devices()[0].device_kind} ({jax.default_backend()}), obs {args.obs_dim}, act {args.act_dim},"
-          f" hidden {config.hidden_dims}, batch {config.batch_size}")
+    host = synthetic(100_000, args.obs_dim, args.act_dim)
+    data = device_data(host)
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    devices = jax.local_devices()
+    print(f"load average (1, 5, 15 min): {load}  [figures under load are relative only]")
+    print(f"jax {jax.__version__}, {len(devices)} x {devices[0].device_kind} ({jax.default_backend()}), "
+          f"{os.cpu_count()} CPUs; obs {args.obs_dim}, act {args.act_dim}, hidden {config.hidden_dims}, "
+          f"batch {config.batch_size}; {args.rounds} alternating rounds of {args.window} updates per member")
+    print(f"members over devices: {args.seeds} members -> {sharding.shard_count(args.seeds)} device(s) "
+          f"(iql_jax.sharding)")
     shapes = update_matmul_shapes(args.obs_dim, args.act_dim, config.hidden_dims, config.batch_size)
     flops = sum(2 * m * k * n for m, k, n in shapes)
-    ceiling = 1.0 / matmul_ceiling(shapes)
-    print(f"matmul ceiling, 1 seed: {len(shapes)} products, {flops / 1e6:.1f} MFLOP/update -> {ceiling:,.0f} updates/s"
-          f" ({flops * ceiling / 1e9:.1f} GFLOP/s)")
-    single = {}
-    for chunk, total in ((1, 300), (100, 2000), (1000, 3000)):
-        single[chunk] = updates_per_second(1, chunk, total, data, config, args.repeats)
-        print(f"1 seed, chunk {chunk:>4}: {single[chunk]:8,.0f} updates/s  ({single[chunk] / ceiling:.0%} of ceiling)")
-    for seeds in (4, 8):
-        total = updates_per_second(seeds, 1000, 1000, data, config, max(1, args.repeats - 1))
-        ceil_s = 1.0 / matmul_ceiling(shapes, seeds=seeds, steps=200)
-        print(f"{seeds} seeds vmapped, chunk 1000: {total * seeds:8,.0f} updates/s in total, {total:,.0f} per seed;"
-              f" cost per update {single[1000] / total:.2f}x one seed (target <= {seeds}x);"
-              f" {total / ceil_s:.0%} of the {seeds}-seed matmul ceiling")
-    print(f"1M updates, 1 seed at chunk 1000: {1e6 / single[1000] / 60:.1f} min")
+    window = args.window
+    chunk = min(1000, window)
+    if window % chunk:
+        raise SystemExit(f"--window {window}: expected a multiple of 1000 (or less than 1000)")
+    ceiling = MatmulCeiling(shapes)
+    ceiling.run(window)  # compile
+    contenders = {
+        "ceiling": ceiling.run,
+        "ours": Ours(1, chunk, data, config).run,
+        f"ours x{args.seeds}": Ours(args.seeds, chunk, data, config).run,
+    }
+    peer = None
+    if args.peer_official:
+        from official_peer import OfficialPeer, commit_of
+
+        peer = OfficialPeer(args.peer_official, args.obs_dim, args.act_dim, host, site=args.peer_site)
+        contenders["official"] = peer.run
+        print(f"official peer: {args.peer_official} at commit {commit_of(args.peer_official)}")
+    seconds = {name: [] for name in contenders}
+    for _ in range(args.rounds):
+        for name, fn in contenders.items():
+            seconds[name].append(timed(fn, window))
+        print("  round:", ", ".join(f"{k} {window / v[-1]:,.0f}/s" for k, v in seconds.items()), flush=True)
+    rate = {name: window / statistics.median(v) for name, v in seconds.items()}  # updates/s per member
+    print(f"matmul ceiling, 1 seed: {len(shapes)} products, {flops / 1e6:.1f} MFLOP/update -> "
+          f"{rate['ceiling']:,.0f} updates/s ({flops * rate['ceiling'] / 1e9:.1f} GFLOP/s)")
+    print(f"ours, 1 seed, chunk {chunk}: {rate['ours']:,.0f} updates/s")
+    many = rate[f"ours x{args.seeds}"]
+    print(f"ours, {args.seeds} seeds vmapped, chunk {chunk}: {many * args.seeds:,.0f} member-updates/s in total, "
+          f"{many:,.0f} per seed")
+    if peer:
+        print(f"official Learner.update (batches on device): {rate['official']:,.0f} updates/s")
+    if args.small_chunks:
+        for chunk, total in ((1, 300), (100, 2000)):
+            ours = Ours(1, chunk, data, config)
+            print(f"ours, 1 seed, chunk {chunk:>4}: {total / timed(ours.run, total):,.0f} updates/s (one window)")
+    print(f"1M updates, 1 seed at chunk {chunk}: {1e6 / rate['ours'] / 60:.1f} min")
+    print(f"ACCEPT ours / matmul ceiling: {rate['ours'] / rate['ceiling']:.2f} (goal >= 0.90)")
+    if peer:
+        print(f"ACCEPT ours / official update: {rate['ours'] / rate['official']:.2f}x (goal >= 1.5x)")
+    else:
+        print("ACCEPT ours / official update: not measured (pass --peer-official DIR or set IQL_OFFICIAL_DIR)")
+    print(f"ACCEPT {args.seeds} seeds / 1 seed, wall time of the same updates per seed: {rate['ours'] / many:.2f}x "
+          f"(goal <= 6x)")
 
 
 if __name__ == "__main__":

@@ -129,8 +129,14 @@ def normalize(state: IQLState, observations):
     return (observations - state.obs_mean) / state.obs_std
 
 
-def update(state: IQLState, batch: Transitions, key) -> tuple[IQLState, dict]:
-    """One IQL update on ``batch`` (pure; ``key`` drives actor dropout). Returns the new state and metrics."""
+def update(state: IQLState, batch: Transitions, key, *, grad_norms=True) -> tuple[IQLState, dict]:
+    """One IQL update on ``batch`` (pure; ``key`` drives actor dropout). Returns the new state and metrics.
+
+    ``grad_norms`` (a Python or traced bool) says whether the ``grad/*_norm`` metrics are computed; when false they
+    are 0. Nothing else depends on it. They are pure bookkeeping (a full pass over every gradient, which XLA CPU
+    splits into tiled reductions): issue 11 measured +9 % throughput on an idle CPU without them, so the engine asks
+    for them on a chunk's last update only (a ``lax.cond`` on the scan index).
+    """
     h = state.hyper
     obs, next_obs = normalize(state, batch.observations), normalize(state, batch.next_observations)
     target_q = state.critic.apply_fn(state.target_critic_params, obs, batch.actions).min(0)
@@ -173,10 +179,15 @@ def update(state: IQLState, batch: Transitions, key) -> tuple[IQLState, dict]:
         "actor/weight_mean": weights.mean(),
         "actor/weight_max": weights.max(),
         "actor/lr": lr_pi,
-        "grad/value_norm": optax.tree.norm(v_grads),
-        "grad/actor_norm": optax.tree.norm(pi_grads),
-        "grad/critic_norm": optax.tree.norm(q_grads),
     }
+    zeros = (jnp.zeros((), jnp.float32),) * 3
+    norms_of = lambda grads: tuple(optax.tree.norm(g) for g in grads)
+    grads = (v_grads, pi_grads, q_grads)
+    if isinstance(grad_norms, bool):
+        norms = norms_of(grads) if grad_norms else zeros
+    else:
+        norms = jax.lax.cond(grad_norms, norms_of, lambda _: zeros, grads)
+    metrics.update(zip(("grad/value_norm", "grad/actor_norm", "grad/critic_norm"), norms))
     new_state = state.replace(actor=actor, critic=critic, value=value, target_critic_params=target_params,
                               step=state.step + 1)
     return new_state, metrics

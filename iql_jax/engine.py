@@ -16,7 +16,7 @@ from typing import Callable, Mapping, Sequence
 import jax
 import jax.numpy as jnp
 
-from iql_jax import agent
+from iql_jax import agent, sharding
 from iql_jax.agent import Hyper, IQLState
 from iql_jax.config import AgentConfig, NetworkConfig
 from iql_jax.data.transitions import Transitions
@@ -39,15 +39,17 @@ def sample_batch(data: Transitions, key, batch_size: int) -> Transitions:
     return Transitions(*(x[idx] if x.shape[0] else x for x in data))
 
 
-def train_step(state: IQLState, data, sample: Callable = sample_batch) -> tuple[IQLState, dict]:
-    """Split the state's key, draw a batch with ``sample(data, key, batch_size)``, run one update.
+def train_step(state: IQLState, data, sample: Callable = sample_batch, *,
+               grad_norms: bool = True) -> tuple[IQLState, dict]:
+    """Split the state's key, draw a batch with ``sample(data, key, batch_size)``, run one update (``grad_norms`` as
+    in :func:`agent.update`).
 
     Offline training samples the dataset (:func:`sample_batch`); fine-tuning passes its offline ∪ online sampler,
     so both run this same step.
     """
     key, k_batch, k_update = jax.random.split(state.key, 3)
     batch = sample(data, k_batch, state.network.batch_size)
-    return agent.update(state.replace(key=key), batch, k_update)
+    return agent.update(state.replace(key=key), batch, k_update, grad_norms=grad_norms)
 
 
 def over_members(fn: Callable, in_axes: tuple, single: bool) -> Callable:
@@ -65,26 +67,44 @@ def over_members(fn: Callable, in_axes: tuple, single: bool) -> Callable:
 
 
 def _reduce(metrics: dict) -> dict:
-    """Chunk summary: the max for ``*_max`` metrics, the mean for the rest."""
-    return {k: (v.max(0) if k.endswith("_max") else v.mean(0)) for k, v in metrics.items()}
+    """Chunk summary: the max for ``*_max`` metrics, the last update's value for ``grad/*`` (computed on the last
+    update only), the mean for the rest."""
+    def one(name, v):
+        if name.startswith("grad/"):
+            return v[-1]
+        return v.max(0) if name.endswith("_max") else v.mean(0)
+
+    return {k: one(k, v) for k, v in metrics.items()}
 
 
 def _chunk(state: IQLState, data: Transitions, num_updates: int):
-    def body(s, _):
-        return train_step(s, data)
+    def body(s, i):
+        return train_step(s, data, grad_norms=i == num_updates - 1)
 
-    state, metrics = jax.lax.scan(body, state, None, length=num_updates)
+    state, metrics = jax.lax.scan(body, state, jnp.arange(num_updates))
     return state, _reduce(metrics)
 
 
-@functools.lru_cache(maxsize=None)
-def _compiled_chunk(num_updates: int, single: bool):
+def _per_device_chunk(num_updates: int, single: bool):
     chunk = functools.partial(_chunk, num_updates=num_updates)
-    return jax.jit(over_members(chunk, (0, None), single), donate_argnums=0)
+    return over_members(chunk, (0, None), single)
+
+
+@functools.lru_cache(maxsize=None)
+def _compiled_chunk(num_updates: int, single: bool, shards: int = 1):
+    """The jitted chunk program; ``shards`` > 1 splits the members over that many devices (``sharding``)."""
+    if shards == 1:
+        return jax.jit(_per_device_chunk(num_updates, single), donate_argnums=0)
+    mesh = sharding.device_mesh(shards)
+    return jax.jit(sharding.shard_chunk(_per_device_chunk(num_updates, single), mesh), donate_argnums=0)
 
 
 def train_chunk(states: IQLState, data: Transitions, num_updates: int) -> tuple[IQLState, dict]:
     """Run ``num_updates`` updates for every member of ``states`` (leading axis M) in one compiled call.
+
+    With several local devices the members are split over them and the data replicated
+    (:mod:`iql_jax.sharding`, which also states the rule when M is not a multiple of the device count); with one
+    device, or one member, this is a single-device program.
 
     Args:
         states: a population from :func:`init_population` (donated: do not reuse the argument).
@@ -92,10 +112,14 @@ def train_chunk(states: IQLState, data: Transitions, num_updates: int) -> tuple[
         num_updates: updates per member; each distinct value compiles once.
 
     Returns:
-        The new states and per-member metrics ``{name: (M,)}`` averaged over the chunk (maxima for ``*_max``).
+        The new states and per-member metrics ``{name: (M,)}`` averaged over the chunk (maxima for ``*_max``;
+        the ``grad/*_norm`` gradient norms are those of the chunk's last update).
     """
-    single = jax.tree_util.tree_leaves(states)[0].shape[0] == 1
-    return _compiled_chunk(int(num_updates), single)(states, data)
+    num_members = jax.tree_util.tree_leaves(states)[0].shape[0]
+    shards = sharding.shard_count(num_members)
+    if shards > 1:
+        states, data = sharding.place(states, data, sharding.device_mesh(shards))
+    return _compiled_chunk(int(num_updates), num_members // shards == 1, shards)(states, data)
 
 
 @dataclass(frozen=True)
