@@ -26,7 +26,7 @@ import numpy as np
 
 from iql_jax import agent
 from iql_jax.config import TrainConfig, config_to_dict
-from iql_jax.runs import checkpoint, load_run, train
+from iql_jax.runs import checkpoint, load_run, resume, train
 from iql_jax.runs.logs import read_eval, read_metrics
 from iql_jax.runs.report import render_markdown, table_rows
 from iql_jax.runs.stats import last_and_best, mean_ci95, score_key
@@ -58,8 +58,17 @@ def parser(name: str, doc: str) -> argparse.ArgumentParser:
     p.add_argument("--eval-every", type=int, default=None, help="override the evaluation (and checkpoint) interval")
     p.add_argument("--reuse", action="store_true",
                    help="reuse finished run directories under --out (same config) instead of retraining: "
-                        "regenerates only the tables and plots")
+                        "regenerates only the tables and plots; an unfinished run is resumed from its newest checkpoint")
+    p.add_argument("--stop-at", type=int, default=None,
+                   help="stop after the checkpoint at this many updates (a multiple of --eval-every), to split a long "
+                        "run over sessions: re-run the same command with --reuse to continue it")
     return p
+
+
+def stopped(args) -> None:
+    """What a script prints instead of its tables when ``--stop-at`` ended the training early."""
+    print(f"[stop] stopped at {args.stop_at:,} updates as asked; re-run the same command with --reuse (and a later "
+          "--stop-at, or none) to continue from the checkpoint", flush=True)
 
 
 def overrides(args) -> dict:
@@ -85,32 +94,52 @@ def make_config(dataset: str, preset: str, *, steps: int, seeds: int, hidden, ev
     return dataclasses.replace(config, agent=agent_config, data=data, run=run)
 
 
-def run_sweep(config: TrainConfig, sweep, *, reuse: bool = False):
-    """Train every seed x setting of ``sweep`` as ONE vmapped program; returns (run, wall seconds).
+def run_sweep(config: TrainConfig, sweep, *, reuse: bool = False, stop_at: int | None = None):
+    """Train every seed x setting of ``sweep`` as ONE vmapped program; returns (run, wall seconds, finished).
 
     ``run.run_dir`` is the run directory. With ``reuse``, a finished run directory with the same config and sweep
-    is returned as it is, with the wall time recorded when it was trained.
+    is returned as it is, with the wall time recorded when it was trained, and an unfinished one (stopped by
+    ``stop_at`` or killed) is continued from its newest checkpoint with the library's bit-exact ``resume``: long CPU
+    runs span sessions this way. The wall time adds up over the sessions (``<run>.experiment.json``, beside the run). ``stop_at``
+    stops after the checkpoint at that many updates (a multiple of the evaluation interval).
     """
     run_dir = Path(config.run.out) / config.run.name
-    wall_file = run_dir / "experiment_wall.json"
-    if reuse and wall_file.is_file():
-        saved = json.loads(wall_file.read_text())
-        if saved["config"] == json.loads(json.dumps(config_to_dict(config))) and saved["sweep"] == sweep:
-            print(f"[train] {run_dir.name}: reusing the finished run ({saved['wall_s']:.0f} s)", flush=True)
-            return SimpleNamespace(run_dir=run_dir), saved["wall_s"]
-        print(f"[train] {run_dir.name}: the saved run has another config; retraining", flush=True)
-    if run_dir.exists():
-        shutil.rmtree(run_dir)  # the script regenerates everything from scratch
+    wall_file = run_dir.with_name(run_dir.name + ".experiment.json")  # beside it: train() creates the directory
+    saved = json.loads(wall_file.read_text()) if wall_file.is_file() else None
+    same = saved is not None and saved["config"] == json.loads(json.dumps(config_to_dict(config))) \
+        and saved["sweep"] == sweep
+    if reuse and same and saved.get("finished", True):
+        print(f"[train] {run_dir.name}: reusing the finished run ({saved['wall_s']:.0f} s)", flush=True)
+        return SimpleNamespace(run_dir=run_dir), saved["wall_s"], True
     members = config.run.seeds * max(1, len(sweep or [None]))
-    print(f"[train] {config.data.dataset}: {members} members ({config.run.seeds} seeds x "
-          f"{len(sweep or [None])} settings), {config.run.steps:,} updates, hidden {config.agent.hidden_dims}",
-          flush=True)
     t0 = time.perf_counter()
-    result = train(config, sweep=sweep, progress=False, sequential_init=SEQUENTIAL_INIT)
-    wall = time.perf_counter() - t0
-    print(f"[train] {run_dir.name}: done in {wall:.0f} s", flush=True)
-    wall_file.write_text(json.dumps({"wall_s": wall, "config": config_to_dict(config), "sweep": sweep}))
-    return result, wall
+    if reuse and same:
+        print(f"[train] {run_dir.name}: resuming the unfinished run ({saved['wall_s']:.0f} s so far)", flush=True)
+        result = resume(run_dir, progress=False, stop_at=stop_at)
+        before = saved["wall_s"]
+    else:
+        if saved is not None and reuse:
+            print(f"[train] {run_dir.name}: the saved run has another config; retraining", flush=True)
+        if run_dir.exists():
+            shutil.rmtree(run_dir)  # the script regenerates everything from scratch
+        print(f"[train] {config.data.dataset}: {members} members ({config.run.seeds} seeds x "
+              f"{len(sweep or [None])} settings), {config.run.steps:,} updates, hidden {config.agent.hidden_dims}",
+              flush=True)
+        before = 0.0
+        run_dir.parent.mkdir(parents=True, exist_ok=True)
+        _record_wall(wall_file, config, sweep, 0.0, False, 0)  # so that a killed first session is resumed too
+        result = train(config, sweep=sweep, progress=False, sequential_init=SEQUENTIAL_INIT, stop_at=stop_at)
+    wall = before + time.perf_counter() - t0
+    finished = result.step >= config.run.steps
+    print(f"[train] {run_dir.name}: {'done' if finished else f'stopped at {result.step:,} updates'} "
+          f"({wall:.0f} s in all)", flush=True)
+    _record_wall(wall_file, config, sweep, wall, finished, result.step)
+    return result, wall, finished
+
+
+def _record_wall(path: Path, config: TrainConfig, sweep, wall: float, finished: bool, step: int) -> None:
+    path.write_text(json.dumps({"wall_s": wall, "config": config_to_dict(config), "sweep": sweep,
+                                "finished": finished, "step": step}))
 
 
 # --------------------------------------------------------------------------------------------------------------

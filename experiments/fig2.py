@@ -81,7 +81,9 @@ def main():
                                 eval_every=size["eval_every"], eval_episodes=size["eval_episodes"], out=out / "runs",
                                 name=DATASET)
     ref = reference_values(prepare(config, evaluate=False, progress=False).transitions, config.agent.discount)
-    result, train_wall = common.run_sweep(config, SETTINGS, reuse=args.reuse)
+    result, train_wall, finished = common.run_sweep(config, SETTINGS, reuse=args.reuse, stop_at=args.stop_at)
+    if not finished:
+        return common.stopped(args)
     run_dir = result.run_dir
 
     scores = common.setting_scores(run_dir)

@@ -39,7 +39,7 @@ def main():
         config = common.make_config(f"{name}:{size['data']}", "locomotion", steps=size["steps"],
                                     seeds=size["seeds"], hidden=size["hidden"], eval_every=size["eval_every"],
                                     eval_episodes=size["eval_episodes"], out=out / "runs", name=name)
-        result, wall = common.run_sweep(config, SETTINGS, reuse=args.reuse)
+        result, wall, _ = common.run_sweep(config, SETTINGS, reuse=args.reuse)
         train_s += wall
         run_dirs.append(result.run_dir)
         plots.append(plot_scores([result.run_dir], out / f"{NAME}_{name}.png"))

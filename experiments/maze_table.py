@@ -41,7 +41,10 @@ def main():
                                     hidden=size["hidden"], eval_every=size["eval_every"],
                                     eval_episodes=size["eval_episodes"], out=out / "runs", name=f"pointmaze-{maze}",
                                     goal="relabel")
-        result, walls[maze] = common.run_sweep(config, SETTINGS, reuse=args.reuse)  # incl. data generation
+        result, walls[maze], finished = common.run_sweep(config, SETTINGS, reuse=args.reuse,  # incl. data generation
+                                                        stop_at=args.stop_at)
+        if not finished:
+            return common.stopped(args)
         rates[maze] = common.engine_updates_per_s(result.run_dir)
         run_dirs.append(result.run_dir)
         plots.append(plot_scores([result.run_dir], out / f"{NAME}_{maze}.png"))

@@ -115,7 +115,7 @@ def main():
     dataset = to_mdp_dataset(d3rlpy, prepared.transitions)
 
     # 1. ours: the library's trainer, 1 seed, evaluated once at the end
-    ours, ours_wall = common.run_sweep(config, None, reuse=False)
+    ours, ours_wall, _ = common.run_sweep(config, None, reuse=False)
     ours_rate = common.engine_updates_per_s(ours.run_dir)
     ours_eval = common.setting_scores(ours.run_dir)[""]
 
@@ -133,7 +133,7 @@ def main():
     tsteps = size["timing_steps"]
     timing_config = dataclasses.replace(config, agent=big, run=dataclasses.replace(
         config.run, steps=tsteps, eval_episodes=0, checkpoint_every=tsteps, keep_checkpoints=1, name="iql-jax-256"))
-    ours_big, ours_big_wall = common.run_sweep(timing_config, None, reuse=False)
+    ours_big, ours_big_wall, _ = common.run_sweep(timing_config, None, reuse=False)
     ours_big_rate = common.engine_updates_per_s(ours_big.run_dir)
     _, d3_big_wall = fit_d3rlpy(d3rlpy, dataset, big, tsteps)
 
