@@ -145,6 +145,24 @@ def read_eval(run_dir: Path) -> list[dict]:
              "success": parse(r["success"])} for r in _eval_rows(path)]
 
 
+def last_logged_step(run_dir: Path) -> int:
+    """The step of the newest complete ``metrics.jsonl`` row (0 before the first), read from the end of the file:
+    cheap enough to poll while another process appends to it (a sweep's progress display does)."""
+    try:
+        with open(Path(run_dir) / METRICS_FILE, "rb") as f:
+            size = f.seek(0, 2)
+            f.seek(max(0, size - 65536))
+            lines = f.read().split(b"\n")[:-1]  # the text after the last newline is a line still being written
+    except OSError:
+        return 0
+    for line in reversed(lines):
+        try:
+            return int(json.loads(line)["step"])
+        except (ValueError, KeyError, TypeError):  # the first piece may start mid-line
+            continue
+    return 0
+
+
 class LogWarning(UserWarning):
     """A log line was dropped (the half-written last line of a process that was killed)."""
 
