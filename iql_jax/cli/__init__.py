@@ -86,7 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted; a run can continue with `iql train --resume RUN_DIR`", file=sys.stderr)
+        print("interrupted; a run can continue with `iql train --resume RUN_DIR`, a sweep by running the same "
+              "`iql sweep` again", file=sys.stderr)
         return 130
     except Exception as e:  # noqa: BLE001 - sorted into user-fixable (exit 2) and bugs (traceback, exit 1)
         message = user_fault(e)

@@ -40,7 +40,8 @@ def plot_scores(run_dirs: Sequence[str | Path], out: str | Path, boundaries: Seq
         groups = defaultdict(list)
         for r in rows:
             groups[r.get("setting", "")].append(r)
-        for setting, group in sorted(groups.items()):
+        # in member order: the settings in the order the sweep gave them
+        for setting, group in groups.items():
             curves = list(histories(group, key).values())
             steps = curves[0][0]
             curves = [v for s, v in curves if len(s) == len(steps)]

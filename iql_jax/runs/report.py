@@ -32,7 +32,8 @@ def table_rows(run_dirs: Sequence[str | Path]) -> list[dict]:
         groups = defaultdict(list)
         for r in evals:
             groups[r.get("setting", "")].append(r)
-        for setting, group in sorted(groups.items()):
+        # in member order: the settings in the order the sweep gave them
+        for setting, group in groups.items():
             lb = last_and_best(group, key)
             last = mean_ci95([v[0] for v in lb.values()])
             best = mean_ci95([v[1] for v in lb.values()])

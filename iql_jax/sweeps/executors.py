@@ -18,7 +18,7 @@ from typing import Callable
 
 from tqdm.auto import tqdm
 
-from iql_jax.errors import ConfigError
+from iql_jax.errors import ConfigError, IQLError
 from iql_jax.runs.logs import last_logged_step
 from iql_jax.sweeps.job import JobOutcome, run_job
 from iql_jax.sweeps.plan import Job
@@ -63,7 +63,12 @@ def run_ray(jobs: list[Job], job_args: JobArgs, progress: bool, report: Report, 
         raise ConfigError(f"--cpus-per-job {cpus}, --gpus-per-job {gpus}: expected CPUs > 0 and GPUs >= 0")
     started = not ray.is_initialized()
     if started:
-        ray.init(address=address or "local", include_dashboard=False, configure_logging=False)
+        try:
+            ray.init(address=address or "local", include_dashboard=False, configure_logging=False)
+        except ConnectionError as e:  # an OSError, but no file is involved
+            raise IQLError(f"--address {address}: {str(e).strip().splitlines()[0]} (is it started, with "
+                           "`ray start --head`? Its token authentication needs RAY_AUTH_MODE=token and its token "
+                           "here); or leave out --address for a local Ray") from None
     try:
         env = {"env_vars": {"XLA_PYTHON_CLIENT_MEM_FRACTION": f"{0.9 * gpus:.3f}"}} if 0 < gpus < 1 else None
         task = ray.remote(run_job).options(num_cpus=cpus, num_gpus=gpus, max_retries=0, runtime_env=env)
