@@ -12,6 +12,7 @@ import pytest
 from iql_jax import cli
 from iql_jax.cli.sweep_options import SWEEPABLE, parse_sweep
 from iql_jax.runs import load_run
+from iql_jax.runs.plots import _member_settings  # the losses plot's lines, one per setting
 from tiny import RUN_DATASET, learned
 
 
@@ -65,6 +66,7 @@ def test_cli_sweep_equals_separate_runs(tmp_path, data_cache_dir, capsys):
     grid, members, record, step = load_run(tmp_path / "grid")
     assert step == 40 and [m.label for m in members] == [f"seed=0 expectile={e} beta={b}" for e, b in settings]
     assert record["sweep"] == [{"expectile": float(e), "beta": float(b)} for e, b in settings]
+    assert list(_member_settings(tmp_path / "grid").values()) == [f"expectile={e} beta={b}" for e, b in settings]
     with open(tmp_path / "grid" / "report.csv") as f:
         assert [r["setting"] for r in csv.DictReader(f)] == [f"expectile={e} beta={b}" for e, b in settings]
     for i, (e, b) in enumerate(settings):

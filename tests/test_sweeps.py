@@ -120,6 +120,20 @@ def test_progress_bars_follow_the_newest_logged_step(tmp_path):
     bars.close_all()
 
 
+def test_sweep_help_documents_every_option(capsys):
+    with pytest.raises(SystemExit) as done:
+        cli.main(["sweep", "--help"])
+    assert done.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())  # rich wraps lines
+    for option, doc in (("--datasets", "Datasets, one job each"), ("--presets", "one job each per dataset"),
+                        ("--address", "An existing Ray cluster"), ("--gpus-per-job", "GPUs each job asks Ray for"),
+                        ("--cpus-per-job", "CPUs each job"), ("--executor", "runs the jobs as Ray tasks"),
+                        ("--sweep", "A grid axis NAME=V1,V2"), ("--sweep-list", "Explicit settings"),
+                        ("--steps", "Gradient updates per seed"), ("--agent.expectile", "τ of the value loss")):
+        assert option in text and doc in text, option
+    assert "Re-running the same command skips finished jobs" in text
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--dataset", "x"], "iql sweep: --dataset is set per job; give the datasets with --datasets"),
     (["--datasets", "x", "--name", "n"], "iql sweep: --name is set per job; job directories are named"),

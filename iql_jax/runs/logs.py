@@ -86,7 +86,7 @@ class RunLogger:
         for m in self.members:
             rows.append({
                 "step": int(step), "member": m.index, "seed": m.seed,
-                "setting": " ".join(f"{k}={v:g}" for k, v in m.overrides),
+                "setting": m.setting,
                 "return": float(result.mean_return[m.index]),
                 "normalized_score": "" if result.normalized_score is None else float(
                     result.normalized_score[m.index]),
