@@ -131,9 +131,13 @@ class Member:
     overrides: tuple[tuple[str, float], ...] = ()
 
     @property
+    def setting(self) -> str:
+        """The hyperparameter setting, e.g. ``expectile=0.9 beta=10`` (empty without a sweep)."""
+        return " ".join(f"{k}={v:g}" for k, v in self.overrides)
+
+    @property
     def label(self) -> str:
-        parts = [f"seed={self.seed}"] + [f"{k}={v:g}" for k, v in self.overrides]
-        return " ".join(parts)
+        return f"seed={self.seed} {self.setting}".strip()
 
 
 def expand_sweep(sweep) -> list[tuple[tuple[str, float], ...]]:

@@ -8,15 +8,18 @@ import typing
 from dataclasses import dataclass
 from typing import Sequence
 
+import numpy as np
 import tyro
 
+from iql_jax.cli.sweep_options import SweepOptions
 from iql_jax.config import PRESET_FIELDS, TrainConfig
 from iql_jax.errors import IQLError
 
 
 @dataclass(frozen=True)
-class TrainArgs(TrainConfig):
-    """Train IQL on an offline dataset: S seeds in one vmapped program, evaluated, checkpointed and reported.
+class TrainArgs(SweepOptions, TrainConfig):
+    """Train IQL on an offline dataset: S seeds (× the --sweep settings) in one vmapped program, evaluated,
+    checkpointed and reported.
 
     With no options it trains on the built-in `pointmaze-umaze` dataset (generated on first use). The preset is
     chosen from the dataset's domain unless --preset is given; any field can still be overridden.
@@ -75,8 +78,9 @@ def train_command(argv: Sequence[str]) -> int:
         result = resume(args.resume, progress=not args.run.quiet, steps=steps)
     else:
         # The dataset's domain picks the preset; the options given here override it (TrainConfig.resolve).
+        given = given_fields(argv)
         config = TrainConfig(agent=args.agent, data=args.data, run=args.run, preset=args.preset)
-        result = train(config, progress=not args.run.quiet, explicit=given_fields(argv))
+        result = train(config, sweep=args.settings(given), progress=not args.run.quiet, explicit=given)
     print_result(result)
     return 0
 
@@ -88,8 +92,13 @@ def print_result(result) -> None:
         return
     if s.get("score") is not None:
         label = "normalised score" if s["score"] == "normalized_score" else "return"
-        print(f"final {label}: {s['last_mean']:.1f} ± {s['last_std']:.1f} (last), "
-              f"{s['best_mean']:.1f} ± {s['best_std']:.1f} (best) over {len(s['members'])} member(s)")
+        by_setting = {}
+        for m in s["members"]:
+            by_setting.setdefault(m.get("setting", ""), []).append(m)
+        for setting, members in by_setting.items():  # one line per setting: a mean across settings means nothing
+            last, best = np.array([m["last"] for m in members]), np.array([m["best"] for m in members])
+            print(f"final {label}{f' ({setting})' if setting else ''}: {last.mean():.1f} ± {last.std():.1f} "
+                  f"(last), {best.mean():.1f} ± {best.std():.1f} (best) over {len(members)} seed(s)")
     print(f"run directory: {result.run_dir}")
     for name, path in s.get("files", {}).items():
         print(f"{name}: {path}")

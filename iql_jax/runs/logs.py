@@ -86,7 +86,7 @@ class RunLogger:
         for m in self.members:
             rows.append({
                 "step": int(step), "member": m.index, "seed": m.seed,
-                "setting": " ".join(f"{k}={v:g}" for k, v in m.overrides),
+                "setting": m.setting,
                 "return": float(result.mean_return[m.index]),
                 "normalized_score": "" if result.normalized_score is None else float(
                     result.normalized_score[m.index]),
@@ -143,6 +143,24 @@ def read_eval(run_dir: Path) -> list[dict]:
     return [{**r, "step": int(r["step"]), "member": int(r["member"]), "seed": int(r["seed"]),
              "return": parse(r["return"]), "normalized_score": parse(r["normalized_score"]),
              "success": parse(r["success"])} for r in _eval_rows(path)]
+
+
+def last_logged_step(run_dir: Path) -> int:
+    """The step of the newest complete ``metrics.jsonl`` row (0 before the first), read from the end of the file:
+    cheap enough to poll while another process appends to it (a sweep's progress display does)."""
+    try:
+        with open(Path(run_dir) / METRICS_FILE, "rb") as f:
+            size = f.seek(0, 2)
+            f.seek(max(0, size - 65536))
+            lines = f.read().split(b"\n")[:-1]  # the text after the last newline is a line still being written
+    except OSError:
+        return 0
+    for line in reversed(lines):
+        try:
+            return int(json.loads(line)["step"])
+        except (ValueError, KeyError, TypeError):  # the first piece may start mid-line
+            continue
+    return 0
 
 
 class LogWarning(UserWarning):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from collections import defaultdict
 from pathlib import Path
 from typing import Sequence
@@ -13,6 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from iql_jax.engine import Member  # noqa: E402
 from iql_jax.runs.files import write_atomic  # noqa: E402
 from iql_jax.runs.logs import read_eval, read_metrics  # noqa: E402
 from iql_jax.runs.stats import histories, mean_ci95, score_key  # noqa: E402
@@ -40,7 +42,8 @@ def plot_scores(run_dirs: Sequence[str | Path], out: str | Path, boundaries: Seq
         groups = defaultdict(list)
         for r in rows:
             groups[r.get("setting", "")].append(r)
-        for setting, group in sorted(groups.items()):
+        # in member order: the settings in the order the sweep gave them
+        for setting, group in groups.items():
             curves = list(histories(group, key).values())
             steps = curves[0][0]
             curves = [v for s, v in curves if len(s) == len(steps)]
@@ -59,21 +62,34 @@ def plot_scores(run_dirs: Sequence[str | Path], out: str | Path, boundaries: Seq
 
 
 def plot_losses(run_dir: str | Path, out: str | Path) -> Path:
-    """Training losses (mean over members) against updates, one panel each."""
+    """Training losses against updates, one panel each: the mean over seeds, one labelled line per setting."""
     rows = read_metrics(Path(run_dir))
+    setting = _member_settings(Path(run_dir))
     fig, axes = plt.subplots(1, len(LOSSES), figsize=(3.2 * len(LOSSES), 3))
     for ax, name in zip(axes, LOSSES):
-        by_step = defaultdict(list)
+        curves = defaultdict(lambda: defaultdict(list))  # setting -> step -> values over its seeds
         for r in rows:
             if r.get(name) is not None:
-                by_step[r["step"]].append(r[name])
-        if by_step:
+                curves[setting.get(r["member"], "")][r["step"]].append(r[name])
+        for label, by_step in curves.items():
             steps = sorted(by_step)
-            ax.plot(steps, [np.mean(by_step[s]) for s in steps])
+            ax.plot(steps, [np.mean(by_step[s]) for s in steps], label=label or None)
         ax.set_title(name, fontsize=9)
         ax.set_xlabel("updates", fontsize=8)
         ax.grid(alpha=0.3)
+    if len(curves) > 1:
+        axes[0].legend(fontsize=7)
     return _save(fig, out)
+
+
+def _member_settings(run_dir: Path) -> dict[int, str]:
+    """member index -> its setting, from ``config.json`` (empty when there is none to read)."""
+    try:
+        members = json.loads((run_dir / "config.json").read_text())["members"]
+        return {int(m["index"]): Member(int(m["index"]), int(m["seed"]), tuple(map(tuple, m["overrides"]))).setting
+                for m in members}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
 
 
 def _save(fig, out) -> Path:

@@ -28,9 +28,14 @@ def new_run_dir(config: TrainConfig) -> tuple[Path, RunLock]:
     … appended when another run took that name in the same second)."""
     if config.run.name:
         return claim_dir(Path(config.run.out) / config.run.name)
-    name = "{}-{}-{}".format(Path(config.data.dataset).stem.replace(":", "-"), config.preset,
-                             time.strftime("%Y%m%d-%H%M%S"))
+    name = "{}-{}-{}".format(dataset_stem(config.data.dataset), config.preset, time.strftime("%Y%m%d-%H%M%S"))
     return claim_dir(Path(config.run.out) / name, numbered=True)
+
+
+def dataset_stem(source: str) -> str:
+    """A dataset source as a directory-name part: the file stem, ``:`` made ``-`` (``pointmaze-umaze:200k`` →
+    ``pointmaze-umaze-200k``, ``/data/hopper-medium-v2.hdf5`` → ``hopper-medium-v2``)."""
+    return Path(source).stem.replace(":", "-")
 
 
 def member_records(members: list, states) -> list[dict]:

@@ -1,5 +1,6 @@
 """Results tables across runs in the form of the paper's Table 1: last and best score, mean ± 95 % interval over
-seeds, one row per run (and hyperparameter setting), and a total row."""
+seeds, one row per run (and hyperparameter setting), and total rows per method (preset and setting) over
+datasets."""
 
 from __future__ import annotations
 
@@ -31,7 +32,8 @@ def table_rows(run_dirs: Sequence[str | Path]) -> list[dict]:
         groups = defaultdict(list)
         for r in evals:
             groups[r.get("setting", "")].append(r)
-        for setting, group in sorted(groups.items()):
+        # in member order: the settings in the order the sweep gave them
+        for setting, group in groups.items():
             lb = last_and_best(group, key)
             last = mean_ci95([v[0] for v in lb.values()])
             best = mean_ci95([v[1] for v in lb.values()])
@@ -50,24 +52,41 @@ def _record(run_dir: Path) -> dict:
         raise IQLError(f"{path}: expected the run's JSON configuration, found unreadable text ({e})") from e
 
 
-def render_markdown(rows: list[dict]) -> str:
+def render_markdown(rows: list[dict], note: str = "") -> str:
+    """The Markdown table, with Table 1's total rows (see :func:`_totals`) and ``note`` below it."""
     head = "| run | dataset | preset | setting | seeds | updates | last | best |\n|---|---|---|---|---:|---:|---:|---:|\n"
     body = "".join(
         f"| {r['run']} | {r['dataset']} | {r['preset']} | {r['setting']} | {r['seeds']} | {r['steps']:,} | "
         f"{r['last_mean']:.1f} ± {r['last_ci95']:.1f} | {r['best_mean']:.1f} ± {r['best_ci95']:.1f} |\n"
         for r in rows)
-    if rows and all(r["setting"] == "-" for r in rows):  # a total across sweep settings would mix methods
-        body += (f"| **total** | | | | | | **{sum(r['last_mean'] for r in rows):.1f}** | "
-                 f"**{sum(r['best_mean'] for r in rows):.1f}** |\n")
-    note = ("\nScores: D4RL-normalised (100·(R − min)/(max − min)) where the dataset has reference scores, else raw "
-            "return. ± is the half-width of a Student-t 95 % interval over seeds.\n")
+    body += "".join(f"| **{label}** | | {preset} | {setting} | | | **{last:.1f}** | **{best:.1f}** |\n"
+                    for label, preset, setting, last, best in _totals(rows))
+    note = (f"\n{note}" if note else "") + (
+        "\nScores: D4RL-normalised (100·(R − min)/(max − min)) where the dataset has reference scores, else raw "
+        "return. ± is the half-width of a Student-t 95 % interval over seeds.\n")
     return head + body + note
 
 
-def write_report(run_dirs: Sequence[str | Path], out_md: str | Path) -> tuple[Path, Path]:
-    """Write the Markdown table and a CSV with the same numbers (``.csv`` beside the ``.md``)."""
+def _totals(rows: list[dict]) -> list[tuple]:
+    """Table 1's totals: the sum over datasets of one method (a preset and a sweep setting), never across methods.
+
+    A table of one method without sweep settings keeps its one total row (any number of runs, as ``iql report``
+    always wrote it); a table of several methods gets one total per method that has rows on two or more datasets
+    (a one-row total repeats the row).
+    """
+    methods = defaultdict(list)
+    for r in rows:
+        methods[(r["preset"], r["setting"])].append(r)
+    if len(methods) == 1 and rows[0]["setting"] == "-":
+        return [("total", "", "", sum(r["last_mean"] for r in rows), sum(r["best_mean"] for r in rows))]
+    return [("total", preset, setting, sum(r["last_mean"] for r in group), sum(r["best_mean"] for r in group))
+            for (preset, setting), group in methods.items() if len({r["dataset"] for r in group}) > 1]
+
+
+def write_report(run_dirs: Sequence[str | Path], out_md: str | Path, note: str = "") -> tuple[Path, Path]:
+    """Write the Markdown table (``note`` below it) and a CSV with the same numbers (``.csv`` beside the ``.md``)."""
     rows = table_rows(run_dirs)
-    out_md = write_atomic(out_md, render_markdown(rows))
+    out_md = write_atomic(out_md, render_markdown(rows, note))
     table = io.StringIO(newline="")
     writer = csv.DictWriter(table, fieldnames=COLUMNS)
     writer.writeheader()

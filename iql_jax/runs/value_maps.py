@@ -135,7 +135,7 @@ def run_value_maps(run_dir: str | Path, by: Literal["member", "setting"] = "memb
         return geometry, [(m.label, grids[m.index]) for m in members], step
     settings: dict[str, list[int]] = {}
     for m in members:
-        settings.setdefault(" ".join(f"{k}={v:g}" for k, v in m.overrides) or "default", []).append(m.index)
+        settings.setdefault(m.setting or "default", []).append(m.index)
     panels = [(f"{name} (mean of {len(idx)} seed{'s' * (len(idx) > 1)})", grids[idx].mean(0))
               for name, idx in settings.items()]
     return geometry, panels, step
