@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import socket
 import sys
 
 import numpy as np
@@ -148,6 +149,20 @@ def test_bad_sweep_command_lines_are_one_line_exit_2(tmp_path, capsys, no_ray, a
     err = capsys.readouterr().err
     assert err.startswith(f"error: {message}") and len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "o").exists()
+
+
+def test_an_address_where_nothing_listens_is_one_line_exit_2(tmp_path, capsys):
+    pytest.importorskip("ray", reason="the address is checked only when Ray, the test extra's, is installed")
+    with socket.socket() as s:  # a port nothing listens on once closed; ray.init would retry it for ever
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    argv = ["sweep", "--datasets", "x", "--address", f"127.0.0.1:{port}", "--out", str(tmp_path / "o")]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: --address 127.0.0.1:{port}: nothing answers there"), err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "o").exists()
+    assert cli.main(["sweep", "--datasets", "x", "--address", "no-port", "--out", str(tmp_path / "o")]) == 2
+    assert "expected HOST:PORT" in capsys.readouterr().err
 
 
 def test_failed_jobs_make_the_command_exit_2_after_the_summary(tmp_path, capsys, no_ray):

@@ -13,6 +13,7 @@ job on a terminal; in-process jobs show their own bar. Either way a line is prin
 from __future__ import annotations
 
 import importlib
+import socket
 import sys
 from typing import Callable
 
@@ -90,6 +91,20 @@ def run_ray(jobs: list[Job], job_args: JobArgs, progress: bool, report: Report, 
     finally:
         if started:
             ray.shutdown()
+
+
+def check_reachable(address: str | None, timeout: float = 5.0) -> None:
+    """Refuse a ``HOST:PORT`` (or ``ray://HOST:PORT``) where nothing listens: ``ray.init`` would retry for ever."""
+    if not address or address in ("auto", "local"):
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"--address {address}: expected HOST:PORT (e.g. 10.0.0.1:6379), ray://HOST:PORT or auto")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as e:
+        raise IQLError(f"--address {address}: nothing answers there ({e.strerror or type(e).__name__}); start the "
+                       "head with `ray start --head --port PORT`, or leave out --address for a local Ray") from None
 
 
 def _result(ray, ref, job: Job) -> JobOutcome:

@@ -16,7 +16,7 @@ from iql_jax.errors import ConfigError
 from iql_jax.runs.plots import plot_scores
 from iql_jax.runs.report import write_report
 from iql_jax.runs.summary import SUMMARY_FILE
-from iql_jax.sweeps.executors import INSTALL_RAY, ray_available, run_local, run_ray
+from iql_jax.sweeps.executors import INSTALL_RAY, check_reachable, ray_available, run_local, run_ray
 from iql_jax.sweeps.job import JobOutcome
 from iql_jax.sweeps.plan import Job, plan_jobs, record_sweep, settings_of, shared_options
 
@@ -119,6 +119,7 @@ def _executor(executor: str, address: str | None) -> str:
             raise ConfigError("--address needs the Ray executor; leave out --executor local")
         return "local"
     if ray_available():
+        check_reachable(address)  # before sweep.json is written: nothing is left behind by a mistyped address
         return "ray"
     if executor == "ray" or address:
         raise ConfigError(f"{'--address' if address else '--executor ray'}: Ray is not installed; {INSTALL_RAY}")
