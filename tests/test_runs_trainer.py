@@ -35,6 +35,15 @@ def test_resume_is_bit_exact(tmp_path, data_cache_dir):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     assert read_eval(tmp_path / "whole") == read_eval(tmp_path / "part")
     assert [s for s, _ in checkpoint.list_checkpoints(tmp_path / "part")] == [20, 40, 60]
+    # summary.json: mean ± std per setting, over its seeds; no mean across the two settings
+    summary = json.loads((tmp_path / "whole" / "summary.json").read_text())
+    assert "last_mean" not in summary and [g["setting"] for g in summary["settings"]] == [
+        "expectile=0.9", "expectile=0.7 beta=0"]
+    for g in summary["settings"]:
+        last = [r["normalized_score"] for r in read_eval(tmp_path / "whole")
+                if r["step"] == 60 and r["setting"] == g["setting"]]
+        assert g["seeds"] == 2 and g["last_mean"] == pytest.approx(np.mean(last))
+        assert g["last_std"] == pytest.approx(np.std(last))
 
 def test_outputs_report_and_plot_match_eval_csv(tmp_path, data_cache_dir):
     result = train(run_config(tmp_path, "r", steps=40), progress=False)

@@ -8,7 +8,6 @@ import typing
 from dataclasses import dataclass
 from typing import Sequence
 
-import numpy as np
 import tyro
 
 from iql_jax.cli.sweep_options import SweepOptions
@@ -92,13 +91,10 @@ def print_result(result) -> None:
         return
     if s.get("score") is not None:
         label = "normalised score" if s["score"] == "normalized_score" else "return"
-        by_setting = {}
-        for m in s["members"]:
-            by_setting.setdefault(m.get("setting", ""), []).append(m)
-        for setting, members in by_setting.items():  # one line per setting: a mean across settings means nothing
-            last, best = np.array([m["last"] for m in members]), np.array([m["best"] for m in members])
-            print(f"final {label}{f' ({setting})' if setting else ''}: {last.mean():.1f} ± {last.std():.1f} "
-                  f"(last), {best.mean():.1f} ± {best.std():.1f} (best) over {len(members)} seed(s)")
+        for g in s["settings"]:  # one line per setting: a mean across settings means nothing
+            setting = f" ({g['setting']})" if g["setting"] else ""
+            print(f"final {label}{setting}: {g['last_mean']:.1f} ± {g['last_std']:.1f} (last), "
+                  f"{g['best_mean']:.1f} ± {g['best_std']:.1f} (best) over {g['seeds']} seed(s)")
     print(f"run directory: {result.run_dir}")
     for name, path in s.get("files", {}).items():
         print(f"{name}: {path}")

@@ -17,23 +17,32 @@ SUMMARY_FILE = "summary.json"
 
 
 def summarize(run_dir: str | Path) -> dict:
-    """Per-member last/best scores and their mean ± std over members, from ``eval.csv``."""
+    """Per-member last/best scores and, per hyperparameter setting, their mean ± std over seeds, from ``eval.csv``.
+
+    A run with one setting also has them at the top level (``last_mean`` …); a sweep run does not, since a mean
+    across settings means nothing.
+    """
     rows = read_eval(Path(run_dir))
     if not rows:
-        return {"score": None, "members": []}
+        return {"score": None, "members": [], "settings": []}
     key = score_key(rows)
     lb = last_and_best(rows, key)
     seeds = {r["member"]: (r["seed"], r.get("setting", "")) for r in rows}
-    last = np.array([v[0] for v in lb.values()])
-    best = np.array([v[1] for v in lb.values()])
-    return {
-        "score": key,
-        "members": [{"member": m, "seed": seeds[m][0], "setting": seeds[m][1], "last": v[0], "best": v[1]}
-                    for m, v in sorted(lb.items())],
-        "last_mean": float(last.mean()), "last_std": float(last.std()),
-        "best_mean": float(best.mean()), "best_std": float(best.std()),
-        "final_step": max(r["step"] for r in rows),
-    }
+    members = [{"member": m, "seed": seeds[m][0], "setting": seeds[m][1], "last": v[0], "best": v[1]}
+               for m, v in sorted(lb.items())]
+    groups: dict[str, list[dict]] = {}
+    for m in members:
+        groups.setdefault(m["setting"], []).append(m)
+    settings = [{"setting": name, "seeds": len(group), **_mean_std(group)} for name, group in groups.items()]
+    return {"score": key, "members": members, "settings": settings,
+            **({k: v for k, v in settings[0].items() if k.endswith(("_mean", "_std"))} if len(settings) == 1 else {}),
+            "final_step": max(r["step"] for r in rows)}
+
+
+def _mean_std(members: list[dict]) -> dict:
+    last, best = np.array([m["last"] for m in members]), np.array([m["best"] for m in members])
+    return {"last_mean": float(last.mean()), "last_std": float(last.std()),
+            "best_mean": float(best.mean()), "best_std": float(best.std())}
 
 
 def write_outputs(run_dir: str | Path, boundaries=(), value_map: bool = False) -> dict:
