@@ -65,6 +65,12 @@ def parser(name: str, doc: str) -> argparse.ArgumentParser:
     return p
 
 
+def reused(results) -> bool:
+    """Whether every run came from ``--reuse`` unchanged (no training in this call): the header then reports the
+    recorded training time instead of this call's."""
+    return all(getattr(r, "reused", False) for r in results)
+
+
 def stopped(args) -> None:
     """What a script prints instead of its tables when ``--stop-at`` ended the training early."""
     print(f"[stop] stopped at {args.stop_at:,} updates as asked; re-run the same command with --reuse (and a later "
@@ -110,7 +116,7 @@ def run_sweep(config: TrainConfig, sweep, *, reuse: bool = False, stop_at: int |
         and saved["sweep"] == sweep
     if reuse and same and saved.get("finished", True):
         print(f"[train] {run_dir.name}: reusing the finished run ({saved['wall_s']:.0f} s)", flush=True)
-        return SimpleNamespace(run_dir=run_dir), saved["wall_s"], True
+        return SimpleNamespace(run_dir=run_dir, reused=True), saved["wall_s"], True
     members = config.run.seeds * max(1, len(sweep or [None]))
     t0 = time.perf_counter()
     if reuse and same:

@@ -123,7 +123,7 @@ def main():
     note = common.settings_note(args, size, len(SETTINGS), "", "antmaze preset (τ 0.9, β 10, r − 1, goal terminal, "
                                 "batch 256, Adam 3e-4, cosine actor lr, γ 0.99, polyak 0.005)", data=False)
     text = (common.header("Fig. 2: a high expectile recovers the optimal path", common.command_line(), note, wall,
-                          train_wall if args.reuse else None)
+                          train_wall if common.reused([result]) else None)
             + f"Data: {ref['trajectories']} trajectories, {ref['reaching']} reaching the goal (the controller, "
               f"{ref['optimal_length']} steps). Reference values of the start state under r − 1, γ = "
               f"{config.agent.discount}: **optimal path {ref['optimal']:.1f}**, **behaviour policy "

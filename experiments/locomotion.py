@@ -34,13 +34,14 @@ def main():
     out = Path(args.out)
     lines = ["| dataset | reward scale (fitted) | setting | seeds | last | best | raw return, last | wall (min) |",
              "|---|---:|---|---:|---:|---:|---:|---:|"]
-    run_dirs, plots, train_s = [], [], 0.0
+    run_dirs, plots, train_s, results = [], [], 0.0, []
     for name in DATASETS:
         config = common.make_config(f"{name}:{size['data']}", "locomotion", steps=size["steps"],
                                     seeds=size["seeds"], hidden=size["hidden"], eval_every=size["eval_every"],
                                     eval_episodes=size["eval_episodes"], out=out / "runs", name=name)
         result, wall, _ = common.run_sweep(config, SETTINGS, reuse=args.reuse)
         train_s += wall
+        results.append(result)
         run_dirs.append(result.run_dir)
         plots.append(plot_scores([result.run_dir], out / f"{NAME}_{name}.png"))
         record = json.loads((result.run_dir / "config.json").read_text())
@@ -54,7 +55,7 @@ def main():
     note = common.settings_note(args, size, len(SETTINGS), " per dataset", "locomotion preset (τ 0.7, β 3, rewards × "
                                 "1000/(R_max − R_min), batch 256, Adam 3e-4, cosine actor lr, γ 0.99, polyak 0.005)")
     text = (common.header("Locomotion sanity check: IQL vs BC on *-random data", common.command_line(), note, wall,
-                          train_s if args.reuse else None)
+                          train_s if common.reused(results) else None)
             + "D4RL-normalised score (D4RL's reference returns for the task, on gymnasium v5 environments, so only "
               "approximately comparable to D4RL); mean ± Student-t 95 % interval over seeds. The reward scale is "
               "the factor the locomotion transform fitted on the dataset (1000 / (R_max − R_min) over its "

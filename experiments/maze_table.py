@@ -34,6 +34,7 @@ def main():
     size.update(common.overrides(args))
     t0 = time.perf_counter()
     out = Path(args.out)
+    results = []
     run_dirs, walls, rates, plots = [], {}, {}, []
     for maze in args.mazes:
         dataset = f"pointmaze-{maze}:{size['data']}"
@@ -47,6 +48,7 @@ def main():
             return common.stopped(args)
         rates[maze] = common.engine_updates_per_s(result.run_dir)
         run_dirs.append(result.run_dir)
+        results.append(result)
         plots.append(plot_scores([result.run_dir], out / f"{NAME}_{maze}.png"))
 
     lines = ["| maze | setting | seeds | last | best | wall time (min) |", "|---|---|---:|---:|---:|---:|"]
@@ -58,7 +60,7 @@ def main():
     note = common.settings_note(args, size, len(SETTINGS), " per maze", "antmaze preset (r − 1, goal terminal, batch "
                                 "256, Adam 3e-4, cosine actor lr, γ 0.99, polyak 0.005)")
     text = (common.header("Maze table: IQL vs BC vs one-step on PointMaze", common.command_line(), note, wall,
-                          sum(walls.values()) if args.reuse else None)
+                          sum(walls.values()) if common.reused(results) else None)
             + "Normalised score 100·(R − random)/(controller − random), R = steps spent at the goal; last = at the "
               "final evaluation, best = best evaluation of each seed; mean ± Student-t 95 % interval over seeds. "
               "The wall time of a maze covers generating its dataset (first use only), compiling, training and "

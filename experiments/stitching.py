@@ -75,6 +75,7 @@ def main():
     size.update(common.overrides(args))
     t0 = time.perf_counter()
     out = Path(args.out)
+    results = []
     run_dirs, walls, rates, figures, coverage = [], {}, {}, [], {}
     for maze in args.mazes:
         dataset = f"pointmaze-{maze}-stitch:{size['data']}"
@@ -88,6 +89,7 @@ def main():
             return common.stopped(args)
         rates[maze] = common.engine_updates_per_s(result.run_dir)
         run_dirs.append(result.run_dir)
+        results.append(result)
         figures.append(plot_scores([result.run_dir], out / f"{NAME}_{maze}_{args.goal}_scores.png"))
         if args.goal == "relabel":  # the goal-conditioned value also depends on the goal: no single map
             figures.append(plot_value_maps(result.run_dir, out / f"{NAME}_{maze}_{args.goal}_values.png",
@@ -118,7 +120,7 @@ def main():
                                 f"antmaze preset (r − 1, goal terminal, β 10, batch 256, Adam 3e-4, cosine actor lr, "
                                 f"γ 0.99, polyak 0.005), `--data.goal {args.goal}`")
     text = (common.header(f"Stitching: IQL vs one-step vs BC on the stitching mazes ({args.goal})",
-                          common.command_line(), note, wall, sum(walls.values()) if args.reuse else None)
+                          common.command_line(), note, wall, sum(walls.values()) if common.reused(results) else None)
             + "Success = fraction of evaluation episodes that reach the goal (evaluation start and goal fixed, the "
               "segments never join them); last = at the final evaluation, best = each seed's best evaluation; mean ± "
               "Student-t 95 % interval over seeds. The wall time of a maze covers every session of its run "
