@@ -84,6 +84,11 @@ def overrides(args) -> dict:
     return {k: v for k, v in given.items() if v}
 
 
+def budget(args, reduced: dict, full: dict) -> dict:
+    """The script's size preset (``full`` with --full, else ``reduced``) with the :func:`overrides` applied."""
+    return {**(full if args.full else reduced), **overrides(args)}
+
+
 def make_config(dataset: str, preset: str, *, steps: int, seeds: int, hidden, eval_every: int,
                 eval_episodes: int, out: str | Path, name: str, goal: str = "auto") -> TrainConfig:
     """A TrainConfig with the paper preset's hyperparameters, changing only the network size and the budget.

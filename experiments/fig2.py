@@ -73,8 +73,7 @@ def main():
     p.add_argument("--tag", default="", help="suffix of the table and plot file names, e.g. -50k")
     args = p.parse_args()
     stem = NAME + args.tag
-    size = dict(FULL if args.full else REDUCED)
-    size.update(common.overrides(args))
+    size = common.budget(args, REDUCED, FULL)
     t0 = time.perf_counter()
     out = Path(args.out)
     config = common.make_config(DATASET, "antmaze", steps=size["steps"], seeds=size["seeds"], hidden=size["hidden"],

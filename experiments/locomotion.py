@@ -28,8 +28,7 @@ FULL = dict(data="1M", hidden=(256, 256), steps=1_000_000, seeds=10, eval_every=
 
 def main():
     args = common.parser(NAME, __doc__).parse_args()
-    size = dict(FULL if args.full else REDUCED)
-    size.update(common.overrides(args))
+    size = common.budget(args, REDUCED, FULL)
     t0 = time.perf_counter()
     out = Path(args.out)
     lines = ["| dataset | reward scale (fitted) | setting | seeds | last | best | raw return, last | wall (min) |",

@@ -30,8 +30,7 @@ def main():
     p = common.parser(NAME, __doc__)
     p.add_argument("--mazes", nargs="+", default=list(MAZES), choices=MAZES)
     args = p.parse_args()
-    size = dict(FULL if args.full else REDUCED)
-    size.update(common.overrides(args))
+    size = common.budget(args, REDUCED, FULL)
     t0 = time.perf_counter()
     out = Path(args.out)
     results = []

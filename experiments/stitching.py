@@ -71,8 +71,7 @@ def main():
     p.add_argument("--goal", default="relabel", choices=("relabel", "conditioned"),
                    help="the fixed-goal variant (relabel, default) or the goal-conditioned one")
     args = p.parse_args()
-    size = dict(FULL if args.full else CPU)
-    size.update(common.overrides(args))
+    size = common.budget(args, CPU, FULL)
     t0 = time.perf_counter()
     out = Path(args.out)
     results = []
