@@ -1,6 +1,5 @@
 """IQL learns the right values and policy on tiny MDPs (asserted outcomes, a few seconds each)."""
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
