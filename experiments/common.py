@@ -105,6 +105,14 @@ def make_config(dataset: str, preset: str, *, steps: int, seeds: int, hidden, ev
     return dataclasses.replace(config, agent=agent_config, data=data, run=run)
 
 
+def sized_config(dataset: str, preset: str, size: dict, *, out: str | Path, name: str,
+                 goal: str = "auto") -> TrainConfig:
+    """:func:`make_config` with the network size and budget of a script's size preset (see :func:`budget`)."""
+    return make_config(dataset, preset, steps=size["steps"], seeds=size["seeds"], hidden=size["hidden"],
+                       eval_every=size["eval_every"], eval_episodes=size["eval_episodes"], out=out, name=name,
+                       goal=goal)
+
+
 def run_sweep(config: TrainConfig, sweep, *, reuse: bool = False, stop_at: int | None = None):
     """Train every seed x setting of ``sweep`` as ONE vmapped program; returns (run, wall seconds, finished).
 

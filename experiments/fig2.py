@@ -76,9 +76,7 @@ def main():
     size = common.budget(args, REDUCED, FULL)
     t0 = time.perf_counter()
     out = Path(args.out)
-    config = common.make_config(DATASET, "antmaze", steps=size["steps"], seeds=size["seeds"], hidden=size["hidden"],
-                                eval_every=size["eval_every"], eval_episodes=size["eval_episodes"], out=out / "runs",
-                                name=DATASET)
+    config = common.sized_config(DATASET, "antmaze", size, out=out / "runs", name=DATASET)
     ref = reference_values(prepare(config, evaluate=False, progress=False).transitions, config.agent.discount)
     result, train_wall, finished = common.run_sweep(config, SETTINGS, reuse=args.reuse, stop_at=args.stop_at)
     if not finished:

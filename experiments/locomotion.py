@@ -35,9 +35,7 @@ def main():
              "|---|---:|---|---:|---:|---:|---:|---:|"]
     run_dirs, plots, train_s, results = [], [], 0.0, []
     for name in DATASETS:
-        config = common.make_config(f"{name}:{size['data']}", "locomotion", steps=size["steps"],
-                                    seeds=size["seeds"], hidden=size["hidden"], eval_every=size["eval_every"],
-                                    eval_episodes=size["eval_episodes"], out=out / "runs", name=name)
+        config = common.sized_config(f"{name}:{size['data']}", "locomotion", size, out=out / "runs", name=name)
         result, wall, _ = common.run_sweep(config, SETTINGS, reuse=args.reuse)
         train_s += wall
         results.append(result)

@@ -37,10 +37,8 @@ def main():
     run_dirs, walls, rates, plots = [], {}, {}, []
     for maze in args.mazes:
         dataset = f"pointmaze-{maze}:{size['data']}"
-        config = common.make_config(dataset, "antmaze", steps=size["steps"], seeds=size["seeds"],
-                                    hidden=size["hidden"], eval_every=size["eval_every"],
-                                    eval_episodes=size["eval_episodes"], out=out / "runs", name=f"pointmaze-{maze}",
-                                    goal="relabel")
+        config = common.sized_config(dataset, "antmaze", size, out=out / "runs", name=f"pointmaze-{maze}",
+                                     goal="relabel")
         result, walls[maze], finished = common.run_sweep(config, SETTINGS, reuse=args.reuse,  # incl. data generation
                                                         stop_at=args.stop_at)
         if not finished:

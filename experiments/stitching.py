@@ -79,10 +79,8 @@ def main():
     for maze in args.mazes:
         dataset = f"pointmaze-{maze}-stitch:{size['data']}"
         coverage[maze] = load_dataset(dataset, progress=True).info.extra.get("coverage", {})
-        config = common.make_config(dataset, "antmaze", steps=size["steps"], seeds=size["seeds"],
-                                    hidden=size["hidden"], eval_every=size["eval_every"],
-                                    eval_episodes=size["eval_episodes"], out=out / "runs",
-                                    name=f"pointmaze-{maze}-stitch-{args.goal}", goal=args.goal)
+        config = common.sized_config(dataset, "antmaze", size, out=out / "runs",
+                                     name=f"pointmaze-{maze}-stitch-{args.goal}", goal=args.goal)
         result, walls[maze], finished = common.run_sweep(config, SETTINGS, reuse=args.reuse, stop_at=args.stop_at)
         if not finished:
             return common.stopped(args)
