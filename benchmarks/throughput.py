@@ -6,6 +6,11 @@ The three acceptance figures of issue 11 are printed as ``ACCEPT`` lines. Rates 
 figure is the median over rounds. The header prints the load average: figures taken under load are relative only.
 
     python benchmarks/throughput.py [--peer-official DIR [--peer-site DIR]] [--rounds 3] [--window 2000]
+                                    [--host-devices 2]
+
+``--host-devices N`` splits the CPU into N XLA host devices (``--xla_force_host_platform_device_count``, set before
+jax starts), so the population also runs sharded over them (``iql_jax.sharding``) beside the unsharded one; the
+8-seed figure is then the faster of the two, and both are printed.
 
 ``DIR`` is a checkout of ``ikostrikov/implicit_q_learning`` (also read from ``$IQL_OFFICIAL_DIR``); it needs
 ``tensorflow_probability`` importable, from the environment or from ``--peer-site`` / ``$IQL_PEER_SITE`` (see
@@ -18,13 +23,26 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import time
 
-import jax
-import jax.numpy as jnp
-import numpy as np
 
-from iql_jax import AgentConfig, device_data, init_population, sharding, train_chunk
+def _host_devices_from_argv() -> None:
+    """``--host-devices N`` must reach XLA before jax is imported: it is read here, ahead of argparse."""
+    if "--host-devices" in sys.argv:
+        n = sys.argv[sys.argv.index("--host-devices") + 1]
+        flags = os.environ.get("XLA_FLAGS", "")
+        os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={n}".strip()
+
+
+if __name__ == "__main__":
+    _host_devices_from_argv()
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+
+from iql_jax import AgentConfig, device_data, engine, init_population, sharding  # noqa: E402
 from iql_jax.data.transitions import Transitions
 
 
@@ -98,17 +116,21 @@ class MatmulCeiling:
 
 
 class Ours:
-    """A population of ``seeds`` members and a timed window of ``chunk``-sized ``train_chunk`` calls."""
+    """A population of ``seeds`` members and a timed window of ``chunk``-sized calls of the engine's chunk program,
+    split over ``shards`` devices (1: the unsharded single-device program, whatever the device count)."""
 
-    def __init__(self, seeds, chunk, data, config):
+    def __init__(self, seeds, chunk, data, config, shards=1):
         self.chunk, self.data = chunk, data
         self.states, _ = init_population(config, list(range(seeds)), data.observations.shape[1],
                                          data.actions.shape[1], decay_steps=10**6)
+        self.program = engine._compiled_chunk(chunk, seeds // shards == 1, shards)
+        if shards > 1:
+            self.states, self.data = sharding.place(self.states, data, sharding.device_mesh(shards))
         self.run(chunk)  # compile
 
     def run(self, updates):
         for _ in range(max(1, updates // self.chunk)):
-            self.states, metrics = train_chunk(self.states, self.data, self.chunk)
+            self.states, metrics = self.program(self.states, self.data)
         jax.block_until_ready(metrics)
 
 
@@ -130,6 +152,8 @@ def main():
     p.add_argument("--peer-site", default=os.environ.get("IQL_PEER_SITE"),
                    help="extra site folder holding tensorflow_probability (also $IQL_PEER_SITE)")
     p.add_argument("--small-chunks", action="store_true", help="also time one seed at chunk sizes 1 and 100")
+    p.add_argument("--host-devices", type=int, default=None,
+                   help="split the CPU into N XLA host devices and also time the population sharded over them")
     args = p.parse_args()
     config = AgentConfig()
     host = synthetic(100_000, args.obs_dim, args.act_dim)
@@ -140,8 +164,9 @@ def main():
     print(f"jax {jax.__version__}, {len(devices)} x {devices[0].device_kind} ({jax.default_backend()}), "
           f"{os.cpu_count()} CPUs; obs {args.obs_dim}, act {args.act_dim}, hidden {config.hidden_dims}, "
           f"batch {config.batch_size}; {args.rounds} alternating rounds of {args.window} updates per member")
-    print(f"members over devices: {args.seeds} members -> {sharding.shard_count(args.seeds)} device(s) "
-          f"(iql_jax.sharding)")
+    shards = sharding.shard_count(args.seeds)
+    print(f"members over devices: {args.seeds} members -> {shards} device(s) (iql_jax.sharding)"
+          + ("; the unsharded population is timed too" if shards > 1 else ""))
     shapes = update_matmul_shapes(args.obs_dim, args.act_dim, config.hidden_dims, config.batch_size)
     flops = sum(2 * m * k * n for m, k, n in shapes)
     window = args.window
@@ -155,6 +180,8 @@ def main():
         "ours": Ours(1, chunk, data, config).run,
         f"ours x{args.seeds}": Ours(args.seeds, chunk, data, config).run,
     }
+    if shards > 1:
+        contenders[f"ours x{args.seeds} over {shards}"] = Ours(args.seeds, chunk, data, config, shards).run
     peer = None
     if args.peer_official:
         from official_peer import OfficialPeer, commit_of
@@ -171,9 +198,12 @@ def main():
     print(f"matmul ceiling, 1 seed: {len(shapes)} products, {flops / 1e6:.1f} MFLOP/update -> "
           f"{rate['ceiling']:,.0f} updates/s ({flops * rate['ceiling'] / 1e9:.1f} GFLOP/s)")
     print(f"ours, 1 seed, chunk {chunk}: {rate['ours']:,.0f} updates/s")
-    many = rate[f"ours x{args.seeds}"]
-    print(f"ours, {args.seeds} seeds vmapped, chunk {chunk}: {many * args.seeds:,.0f} member-updates/s in total, "
-          f"{many:,.0f} per seed")
+    populations = [name for name in rate if name.startswith(f"ours x{args.seeds}")]
+    for name in populations:
+        where = name.partition(" over ")[2]
+        print(f"ours, {args.seeds} seeds vmapped{f' over {where} devices' if where else ''}, chunk {chunk}: "
+              f"{rate[name] * args.seeds:,.0f} member-updates/s in total, {rate[name]:,.0f} per seed")
+    many = max(rate[name] for name in populations)
     if peer:
         print(f"official Learner.update (batches on device): {rate['official']:,.0f} updates/s")
     if args.small_chunks:
