@@ -205,9 +205,10 @@ def values_over_training(run_dir: Path, observations: np.ndarray) -> tuple[list[
     return steps, np.array(values), members
 
 
-def fmt_ci(values) -> str:
+def fmt_ci(values, digits: int = 1) -> str:
+    """Mean ± Student-t 95 % half-width over seeds, to ``digits`` decimals."""
     mean, half = mean_ci95(values)
-    return f"{mean:.1f} ± {half:.1f}"
+    return f"{mean:.{digits}f} ± {half:.{digits}f}"
 
 
 def library_table(run_dirs) -> str:

@@ -19,7 +19,7 @@ import shutil
 import time
 from pathlib import Path
 
-import common  # noqa: F401  (applies the init work-around before any training)
+import common  # (importing it applies the init work-around before any training)
 from iql_jax.config import FinetuneConfig
 from iql_jax.runs.finetune_run import finetune_run, resume_finetune
 from iql_jax.runs.logs import read_eval
@@ -74,11 +74,6 @@ def phase_rows(run_dir: Path, boundary: int) -> dict[str, dict[str, list[float]]
     return out
 
 
-def fmt(values) -> str:
-    m, h = mean_ci95(values)
-    return f"{m:.2f} ± {h:.2f}"
-
-
 def main():
     p = common.parser(NAME, __doc__)
     p.add_argument("--dataset", default="pointmaze-medium-stitch",
@@ -96,12 +91,14 @@ def main():
     offline, offline_wall, finished = common.run_sweep(config, None, reuse=args.reuse, stop_at=args.stop_at)
     if not finished:
         return common.stopped(args)
-    online_dir, online_wall = online_phase(offline.run_dir, size, args.reuse)
+    # A fine-tuning run is reused only on top of the same, reused offline run: a retrained one starts it afresh.
+    online_dir, online_wall = online_phase(offline.run_dir, size, args.reuse and common.reused([offline]))
     phases = phase_rows(online_dir, size["steps"])
     before, after = phases["offline"], phases["online"]
     lines = ["| phase | updates | success | score | per-seed success |", "|---|---:|---:|---:|---|"]
     for name, ph in phases.items():
-        lines.append(f"| {name} | {ph['step']:,} | {fmt(ph['success'])} | {fmt(ph['score'])} | "
+        lines.append(f"| {name} | {ph['step']:,} | {common.fmt_ci(ph['success'], 2)} | "
+                     f"{common.fmt_ci(ph['score'], 2)} | "
                      f"{' '.join(f'{x:.2f}' for x in ph['success'])} |")
     better = mean_ci95(after["success"])[0] > mean_ci95(before["success"])[0] and \
         mean_ci95(after["score"])[0] > mean_ci95(before["score"])[0]

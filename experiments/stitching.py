@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-import common  # noqa: F401  (applies the init work-around before any training)
+import common  # (importing it applies the init work-around before any training)
 from iql_jax.data import load_dataset
 from iql_jax.runs.logs import read_eval
 from iql_jax.runs.plots import plot_scores
@@ -58,11 +58,6 @@ def verdict(last: dict[str, list[float]]) -> str:
     reasons = ([f"τ 0.9 success {iql[0]:.2f} < 0.8"] if iql[0] < 0.8 else []) + \
               ([] if separated else ["its interval overlaps one-step's or BC's"])
     return "**does not show the claim**: " + "; ".join(reasons) + " (see the value maps and the reading)"
-
-
-def fmt(values) -> str:
-    m, h = mean_ci95(values)
-    return f"{m:.2f} ± {h:.2f}"
 
 
 def main():
@@ -100,12 +95,12 @@ def main():
         last = {s: c[max(c)] for s, c in curves.items()}
         best = {s: np.max(np.array([c[k] for k in sorted(c)]), axis=0) for s, c in curves.items()}
         for s in curves:
-            lines.append(f"| {maze} | {LABELS.get(s, s)} | {len(last[s])} | {fmt(last[s])} | {fmt(best[s])} | "
-                         f"{walls[maze] / 60:.1f} |")
+            lines.append(f"| {maze} | {LABELS.get(s, s)} | {len(last[s])} | {common.fmt_ci(last[s], 2)} | "
+                         f"{common.fmt_ci(best[s], 2)} | {walls[maze] / 60:.1f} |")
         steps = sorted(next(iter(curves.values())))
         rows = ["| updates | " + " | ".join(LABELS.get(s, s) for s in curves) + " |",
                 "|---:|" + "---:|" * len(curves)]
-        rows += [f"| {k:,} | " + " | ".join(fmt(c[k]) for c in curves.values()) + " |" for k in steps]
+        rows += [f"| {k:,} | " + " | ".join(common.fmt_ci(c[k], 2) for c in curves.values()) + " |" for k in steps]
         per_seed = ", ".join(f"{LABELS.get(s, s)} {' '.join(f'{x:.2f}' for x in last[s])}" for s in curves)
         cov = coverage[maze]
         curves_text.append(f"**{maze}** ({cov.get('segments', '?'):,} segments) — success during training (mean ± 95 % "
