@@ -1,10 +1,10 @@
 """The paper's central claim: multi-step dynamic programming through an upper expectile lets IQL *stitch* sub-optimal
 trajectories where one-step methods and behaviour cloning cannot.
 
-Datasets `pointmaze-umaze-stitch` and `pointmaze-medium-stitch`: short segments between nearby cells (1–2 cells,
-≤ 60 steps) that together cover the maze, none joining the evaluation start and goal (umaze (3, 1) → (1, 1),
-medium (1, 1) → (6, 6)); the AntMaze "diverse" idea on PointMaze. By default the fixed-goal variant
-(`--data.goal relabel`: r = terminal = 1[‖xy(s′) − goal‖ ≤ 0.45]); `--goal conditioned` trains on the
+Datasets `pointmaze-{umaze,medium,large}-stitch`: short segments between nearby cells (1–2 cells, ≤ 60 steps) that
+together cover the maze, none joining the evaluation start and goal (umaze (3, 1) → (1, 1), medium (1, 1) → (6, 6),
+large (1, 1) → (7, 9): 4, 10 and 14 cells apart); the AntMaze "diverse" idea on PointMaze. By default the fixed-goal
+variant (`--data.goal relabel`: r = terminal = 1[‖xy(s′) − goal‖ ≤ 0.45]); `--goal conditioned` trains on the
 segments' own goals and evaluates with the fixed goal appended.
 
 Per maze, ONE vmapped program trains every seed of four settings of the antmaze preset (r − 1, goal terminal,
@@ -31,7 +31,7 @@ from iql_jax.runs.stats import mean_ci95
 from iql_jax.runs.value_maps import plot_value_maps
 
 NAME = "stitching"
-MAZES = ("umaze", "medium")
+MAZES = ("umaze", "medium", "large")
 SETTINGS = [{"expectile": 0.9}, {"expectile": 0.7}, {"expectile": 0.5}, {"beta": 0.0}]
 LABELS = {"expectile=0.9": "IQL τ 0.9", "expectile=0.7": "IQL τ 0.7", "expectile=0.5": "one-step (τ 0.5)",
           "beta=0": "BC (β 0)"}

@@ -151,19 +151,20 @@ def test_eval_env_goal_is_the_catalogue_goal(data_cache_dir):
         assert np.abs(obs["desired_goal"] - np.array(TASKS["pointmaze-umaze"].maze.goal_xy)).max() <= 0.25
 
 
-def test_stitch_segments_cover_the_maze_but_never_join_start_and_goal(data_cache_dir):
+@pytest.mark.parametrize("maze, steps", [("umaze", STEPS), ("large", 20_000)])  # large: 46 cells to cover
+def test_stitch_segments_cover_the_maze_but_never_join_start_and_goal(data_cache_dir, maze, steps):
     from iql_jax.data.generate_maze import STITCH_ENDS
 
-    dataset = load_dataset(f"pointmaze-umaze-stitch:{STEPS}", progress=False)
-    t, info, maze = dataset.transitions, dataset.info, TASKS["pointmaze-umaze"].maze
+    dataset = load_dataset(f"pointmaze-{maze}-stitch:{steps}", progress=False)
+    t, info, layout = dataset.transitions, dataset.info, TASKS[f"pointmaze-{maze}"].maze
     coverage = info.extra["coverage"]
-    start, goal = STITCH_ENDS["umaze"]
+    start, goal = STITCH_ENDS[maze]
     assert coverage["eval_start_cell"] == list(start) and coverage["eval_goal_cell"] == list(goal)
     assert coverage["segments"] == int(t.episode_ends.sum()) == sum(coverage["start_cells"].values())
-    assert sorted(coverage["start_cells"]) == sorted(str(c) for c in maze.free_cells())  # every free cell starts some
+    assert sorted(coverage["start_cells"]) == sorted(str(c) for c in layout.free_cells())  # every free cell starts some
     # cells visited by each segment: none holds both the evaluation start and goal
     xy = np.concatenate([t.observations[:, :2], t.next_observations[:, :2]])
-    height, width = len(maze.walls), len(maze.walls[0])
+    height, width = len(layout.walls), len(layout.walls[0])
     cells = np.stack([np.floor(height / 2 - xy[:, 1]), np.floor(xy[:, 0] + width / 2)], axis=1).astype(int)
     ends = np.flatnonzero(t.episode_ends)
     first = np.concatenate([[0], ends[:-1] + 1])
@@ -173,5 +174,6 @@ def test_stitch_segments_cover_the_maze_but_never_join_start_and_goal(data_cache
         assert not (start in visited and goal in visited)
     assert t.rewards.sum() >= 0.9 * coverage["segments"]  # the controller reaches nearly every segment's goal
     spec = json.loads(info.eval_env_spec)
-    assert spec["kwargs"]["maze_map"][3][1] == "r" and spec["kwargs"]["maze_map"][1][1] == "g"
+    cells_map = spec["kwargs"]["maze_map"]
+    assert cells_map[start[0]][start[1]] == "r" and cells_map[goal[0]][goal[1]] == "g"
     assert info.ref_min_score < info.ref_max_score

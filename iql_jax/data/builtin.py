@@ -86,6 +86,8 @@ BUILTINS: dict[str, Builtin] = {b.name: b for b in (
             _stitch("umaze")),
     Builtin("pointmaze-medium-stitch", _STITCH_TEXT.format("Medium-v3", "(1, 1) -> (6, 6)"), DEFAULT_STEPS,
             _stitch("medium")),
+    Builtin("pointmaze-large-stitch", _STITCH_TEXT.format("Large-v3", "(1, 1) -> (7, 9)"), DEFAULT_STEPS,
+            _stitch("large")),
     Builtin("pointmaze-umaze-fig2", "IQL paper Fig. 2 U-maze: 1 controller + 99 random trajectories, fixed goal",
             None, _fig2),
     Builtin("hopper-random", _RANDOM_TEXT.format("Hopper"), DEFAULT_STEPS, _random("hopper")),

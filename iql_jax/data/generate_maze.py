@@ -132,7 +132,8 @@ _ALGORITHM = "BFS waypoints + PD controller, N(0, 0.5) action noise"
 
 # Stitching datasets: short segments between nearby cells; the evaluation start and goal (the far ends of the maze)
 # are never joined by one segment, so reaching the goal needs segments stitched together (AntMaze "diverse").
-STITCH_ENDS = {"umaze": ((3, 1), (1, 1)), "medium": ((1, 1), (6, 6))}  # evaluation (start, goal) cells
+STITCH_ENDS = {"umaze": ((3, 1), (1, 1)), "medium": ((1, 1), (6, 6)),  # evaluation (start, goal) cells
+               "large": ((1, 1), (7, 9))}
 SEGMENT_CELLS = 2  # a segment's goal is 1 or 2 cells (BFS) from its start
 SEGMENT_LIMIT = 60  # steps after which an unreached segment is cut (a truncation)
 
