@@ -25,7 +25,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -64,7 +63,11 @@ def evaluate_run(run_dir: Path, maze: str, episodes: int) -> dict:
 
 
 def cell(values) -> str:
-    return f"{np.mean(values):.2f} ({', '.join(f'{v:.2f}' for v in values)})"
+    """Mean ± Student-t 95 % half-width over seeds, then the per-seed values."""
+    from iql_jax.runs.stats import mean_ci95
+
+    mean, half = mean_ci95(values)
+    return f"{mean:.2f} ± {half:.2f} ({', '.join(f'{v:.2f}' for v in values)})"
 
 
 def main() -> None:
@@ -87,10 +90,13 @@ def main() -> None:
         lines.append(f"| {mode} | {cell(r['fixed'][0])} | {cell(r['fixed'][1])} | {cell(r['collection'][0])} "
                      f"| {cell(r['collection'][1])} | {wall / 60:.1f} min |")
         print(lines[-1], flush=True)
+        from iql_jax.runs.plots import plot_scores  # the run's own evaluations during training: has it settled?
+
+        print(f"[figure] {plot_scores([Path(args.out) / name], Path(args.out) / f'{name}_scores.png')}")
     header = (f"## `{args.dataset}`, {args.steps:,} updates, {args.seeds} seeds, {args.episodes} evaluation episodes "
               f"per seed\n\n`python experiments/goal_modes.py --dataset {args.dataset} --steps {args.steps} "
-              f"--seeds {args.seeds} --modes {' '.join(args.modes)}`; per-seed values in brackets, final checkpoint, "
-              f"{args.episodes} episodes per seed and env; train wall 0.0 = a finished run reused.\n\n")
+              f"--seeds {args.seeds} --modes {' '.join(args.modes)}`; mean ± 95 % interval over seeds, per-seed values "
+              f"in brackets, final checkpoint, {args.episodes} episodes per seed and env; train wall 0.0 = a finished run reused.\n\n")
     doc = Path(args.doc)
     doc.parent.mkdir(parents=True, exist_ok=True)
     with open(doc, "a") as f:
