@@ -25,7 +25,6 @@ import sys
 import time
 from pathlib import Path
 
-
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -71,6 +70,8 @@ def cell(values) -> str:
 
 
 def main() -> None:
+    from iql_jax.runs.plots import plot_scores
+
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--dataset", default="pointmaze-umaze:100k")
     p.add_argument("--steps", type=int, default=50_000)
@@ -90,13 +91,13 @@ def main() -> None:
         lines.append(f"| {mode} | {cell(r['fixed'][0])} | {cell(r['fixed'][1])} | {cell(r['collection'][0])} "
                      f"| {cell(r['collection'][1])} | {wall / 60:.1f} min |")
         print(lines[-1], flush=True)
-        from iql_jax.runs.plots import plot_scores  # the run's own evaluations during training: has it settled?
-
+        # the run's own evaluations during training: has it settled?
         print(f"[figure] {plot_scores([Path(args.out) / name], Path(args.out) / f'{name}_scores.png')}")
     header = (f"## `{args.dataset}`, {args.steps:,} updates, {args.seeds} seeds, {args.episodes} evaluation episodes "
               f"per seed\n\n`python experiments/goal_modes.py --dataset {args.dataset} --steps {args.steps} "
               f"--seeds {args.seeds} --modes {' '.join(args.modes)}`; mean ± 95 % interval over seeds, per-seed values "
-              f"in brackets, final checkpoint, {args.episodes} episodes per seed and env; train wall 0.0 = a finished run reused.\n\n")
+              f"in brackets, final checkpoint, {args.episodes} episodes per seed and env; train wall 0.0 = a finished "
+              f"run reused.\n\n")
     doc = Path(args.doc)
     doc.parent.mkdir(parents=True, exist_ok=True)
     with open(doc, "a") as f:
