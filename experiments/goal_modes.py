@@ -63,10 +63,9 @@ def evaluate_run(run_dir: Path, maze: str, episodes: int) -> dict:
 
 def cell(values) -> str:
     """Mean ± Student-t 95 % half-width over seeds, then the per-seed values."""
-    from iql_jax.runs.stats import mean_ci95
+    import common
 
-    mean, half = mean_ci95(values)
-    return f"{mean:.2f} ± {half:.2f} ({', '.join(f'{v:.2f}' for v in values)})"
+    return f"{common.fmt_ci(values, 2)} ({', '.join(f'{v:.2f}' for v in values)})"
 
 
 def main() -> None:
