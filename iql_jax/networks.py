@@ -99,3 +99,33 @@ def gaussian_log_prob(mean, log_std, actions):
     """log N(actions; mean, exp(log_std)) summed over action dimensions → ``(B,)``."""
     z = (actions - mean) * jnp.exp(-log_std)
     return jnp.sum(-0.5 * z**2 - log_std - 0.5 * math.log(2 * math.pi), axis=-1)
+
+
+class TanhGaussianActor(nn.Module):
+    """The SAC policy (rlkit's, which made D4RL's behaviour data): a = tanh(u), u ~ N(μ(s), σ(s)²).
+
+    Unlike :class:`GaussianPolicy` the log-std is a head of the network (state-dependent, clipped to
+    [``log_std_min``, ``log_std_max``]) and the squashing is on samples, so log-probabilities carry the tanh Jacobian
+    (:func:`tanh_gaussian_log_prob`). Returns μ and log σ, each ``(B, A)``; the deterministic action is tanh(μ).
+    """
+
+    hidden_dims: Sequence[int]
+    action_dim: int
+    log_std_min: float = -20.0
+    log_std_max: float = 2.0
+
+    @nn.compact
+    def __call__(self, observations):
+        h = MLP(self.hidden_dims, activate_final=True)(observations)
+        mean = nn.Dense(self.action_dim, kernel_init=default_init, name="mean")(h)
+        log_std = nn.Dense(self.action_dim, kernel_init=default_init, name="log_std")(h)
+        return mean, jnp.clip(log_std, self.log_std_min, self.log_std_max)
+
+
+def tanh_gaussian_log_prob(mean, log_std, pre_tanh):
+    """log π(tanh(u)) for u = ``pre_tanh``: the Gaussian density of u minus Σ log(1 − tanh²(u)) → ``(B,)``.
+
+    log(1 − tanh²(u)) is computed as 2·(log 2 − u − softplus(−2u)), which stays finite where tanh(u) rounds to ±1.
+    """
+    log_det = 2.0 * (math.log(2.0) - pre_tanh - nn.softplus(-2.0 * pre_tanh))
+    return gaussian_log_prob(mean, log_std, pre_tanh) - log_det.sum(-1)

@@ -16,6 +16,7 @@ export, presets) and ``data`` hold the commands, ``sweep_options`` the ``--sweep
     iql report RUN_DIR... [--out FILE]
     iql export RUN_DIR [--member M] [--format onnx|stablehlo] [--out FILE] [--checkpoint FILE]
     iql data list | generate NAME | inspect SRC
+    iql behaviour train ENV_ID [--steps N] [--seed S] [--out DIR] | ship RUN_DIR --key K | list
     iql presets
 
 Errors the user can fix (bad data, options, damaged run files, OS errors such as permission or a full disk, running
@@ -50,6 +51,16 @@ def _data_commands() -> dict[str, Callable[[Sequence[str]], int]]:
             "inspect": _function(commands.data_inspect, "iql data inspect")}
 
 
+def _behaviour_commands() -> dict[str, tuple[str, Callable[[Sequence[str]], int]]]:
+    from iql_jax.cli import behaviour as commands
+
+    return {"train": ("train a SAC behaviour policy on a gymnasium env (resumable)", commands.behaviour_train),
+            "ship": ("choose a run's medium/expert/replay checkpoints as the package's policies",
+                     _function(commands.behaviour_ship, "iql behaviour ship")),
+            "list": ("the shipped behaviour policies and their training records",
+                     _function(commands.behaviour_list, "iql behaviour list"))}
+
+
 def _commands() -> dict[str, tuple[str, Callable[[Sequence[str]], int]]]:
     return {
         "train": ("train IQL (or --resume a run)", train_command),
@@ -61,6 +72,8 @@ def _commands() -> dict[str, tuple[str, Callable[[Sequence[str]], int]]]:
         "export": ("export a policy as ONNX or StableHLO", _function(export_command, "iql export")),
         "data": ("list / generate / inspect datasets", lambda argv: _dispatch(argv, {
             k: (k, v) for k, v in _data_commands().items()}, "iql data")),
+        "behaviour": ("train / ship / list SAC behaviour policies (for D4RL-recipe data)",
+                      lambda argv: _dispatch(argv, _behaviour_commands(), "iql behaviour")),
         "presets": ("list the hyperparameter presets", _function(presets_command, "iql presets")),
     }
 

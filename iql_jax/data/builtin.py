@@ -69,6 +69,26 @@ def _random(task: str) -> Writer:
     return write
 
 
+def _behaviour(key: str, recipe: str) -> Writer:
+    def write(root, dataset_id, steps, seed, progress):
+        from iql_jax.data.generate_behaviour import collect_behaviour
+
+        collect_behaviour(key, recipe, steps, seed, root, dataset_id, progress)
+
+    return write
+
+
+def _behaviour_builtins() -> list[Builtin]:
+    """``<key>-<recipe>`` for every environment whose behaviour policies the package ships."""
+    from iql_jax.behaviour.shipped import RECIPES, shipped_dir
+    from iql_jax.data.generate_behaviour import DEFAULT_STEPS, RECIPE_NAMES
+
+    return [Builtin(f"{key}-{recipe}", _BEHAVIOUR_TEXT.format(r.env_id, recipe), DEFAULT_STEPS[recipe],
+                    _behaviour(key, recipe))
+            for key, r in RECIPES.items() if r.medium_band is not None and (shipped_dir(key) / "medium.msgpack").is_file()
+            for recipe in RECIPE_NAMES]
+
+
 def _fig2(root, dataset_id, steps, seed, progress) -> None:
     from iql_jax.data.generate_maze import generate_fig2
 
@@ -77,6 +97,7 @@ def _fig2(root, dataset_id, steps, seed, progress) -> None:
 
 _MAZE_TEXT = "PointMaze_{} collected as Minari's D4RL/pointmaze (moving goals, dict observations)"
 _RANDOM_TEXT = "{}-v5 uniform random actions (D4RL *-random style)"
+_BEHAVIOUR_TEXT = "{} D4RL-recipe {} data from the package's SAC behaviour policies"
 _STITCH_TEXT = "PointMaze_{} stitching data: short segments between nearby cells, none joining the evaluation {}"
 BUILTINS: dict[str, Builtin] = {b.name: b for b in (
     Builtin("pointmaze-umaze", _MAZE_TEXT.format("UMaze-v3"), DEFAULT_STEPS, _maze("umaze")),
@@ -94,6 +115,7 @@ BUILTINS: dict[str, Builtin] = {b.name: b for b in (
     Builtin("halfcheetah-random", _RANDOM_TEXT.format("HalfCheetah"), DEFAULT_STEPS, _random("halfcheetah")),
     Builtin("walker2d-random", _RANDOM_TEXT.format("Walker2d"), DEFAULT_STEPS, _random("walker2d")),
     Builtin("ant-random", _RANDOM_TEXT.format("Ant"), DEFAULT_STEPS, _random("ant")),
+    *_behaviour_builtins(),
 )}
 
 

@@ -37,7 +37,7 @@ from iql_jax.data.limits import check_episode_limit
 from iql_jax.data.spaces import flatten_observation, observation_layout
 from iql_jax.data.transitions import DatasetInfo
 from iql_jax.errors import EnvironmentMismatchError, IQLError
-from iql_jax.registry import register_robotics
+from iql_jax.registry import register_own, register_robotics
 from iql_jax.tasks import find_task
 
 @dataclass(frozen=True)
@@ -153,6 +153,7 @@ def _ensure_registered(env_id: str) -> None:
     """Register gymnasium-robotics (mazes, kitchen, Adroit) on first need; importing it costs about a second."""
     if env_id in gym.registry:
         return
+    register_own()
     register_robotics()
     if env_id not in gym.registry:
         raise IQLError(f"environment {env_id!r} is not registered with gymnasium (nor gymnasium-robotics); "

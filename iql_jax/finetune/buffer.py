@@ -139,3 +139,10 @@ def online_transitions(buffer: OnlineBuffer, member: int | None = None) -> Trans
     fields = [np.asarray(getattr(buffer, f))[order] for f in ROW_FIELDS]
     zeros = np.zeros(size, np.float32)
     return Transitions(*fields, timeouts=zeros, episode_ends=zeros)
+
+
+def sample_rows(buffer: OnlineBuffer, key, batch_size: int) -> Transitions:
+    """Uniform with replacement over one buffer's valid rows alone (online RL from scratch, e.g. SAC)."""
+    idx = jax.random.randint(key, (batch_size,), 0, jnp.maximum(buffer.size, 1))
+    empty = jnp.zeros((0,), jnp.float32)
+    return Transitions(*(getattr(buffer, f)[idx] for f in ROW_FIELDS), timeouts=empty, episode_ends=empty)
