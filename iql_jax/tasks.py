@@ -56,6 +56,7 @@ class Maze:
     start: tuple[int, int] | None  # None: every reset picks a random free cell (D4RL maze2d)
     scaling: float  # metres per cell: 1 for PointMaze, 4 for AntMaze
     radius: float  # relabelling success radius: D4RL AntMaze 0.5, gymnasium-robotics PointMaze 0.45
+    play_goals: tuple[tuple[int, int], ...] = ()  # the hand-picked goal cells of D4RL's AntMaze "play" data
 
     def centre(self, cell) -> tuple[float, float]:
         i, j = cell
@@ -90,8 +91,12 @@ _LARGE = ((1,) * 12, (1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1), (1, 0, 1, 1, 0, 1, 0,
 _SIZES = {"umaze": "UMaze", "medium": "Medium", "large": "Large"}
 _POINT_MAZES = {"umaze": Maze(_POINT_U, (1, 1), None, 1.0, 0.45), "medium": Maze(_MEDIUM, (6, 6), None, 1.0, 0.45),
                 "large": Maze(_LARGE, (7, 9), None, 1.0, 0.45)}
-_ANT_MAZES = {"umaze": Maze(_ANT_U, (3, 3), (1, 3), 4.0, 0.5), "medium": Maze(_MEDIUM, (6, 6), (1, 1), 4.0, 0.5),
-              "large": Maze(_LARGE, (7, 9), (1, 1), 4.0, 0.5)}
+# Play goals: the G cells of D4RL's training maps BIG_MAZE and HARDEST_MAZE (d4rl/locomotion/maze_env.py, the same
+# grids as _MEDIUM and _LARGE); umaze data have one fixed goal, the evaluation goal.
+_ANT_MAZES = {"umaze": Maze(_ANT_U, (3, 3), (1, 3), 4.0, 0.5),
+              "medium": Maze(_MEDIUM, (6, 6), (1, 1), 4.0, 0.5, ((2, 6), (5, 1), (6, 5))),
+              "large": Maze(_LARGE, (7, 9), (1, 1), 4.0, 0.5,
+                            ((1, 6), (3, 5), (3, 10), (5, 2), (7, 4), (7, 6), (7, 9)))}
 
 
 @dataclass(frozen=True)

@@ -89,6 +89,26 @@ def _behaviour_builtins() -> list[Builtin]:
             for recipe in RECIPE_NAMES]
 
 
+def _antmaze(name: str) -> Writer:
+    def write(root, dataset_id, steps, seed, progress):
+        from iql_jax.data.generate_antmaze import collect_antmaze
+
+        collect_antmaze(name, steps, seed, root, dataset_id, progress)
+
+    return write
+
+
+def _antmaze_builtins() -> list[Builtin]:
+    """The six D4RL AntMaze datasets, once the package ships the directional ant that walks them."""
+    from iql_jax.behaviour.shipped import shipped_dir
+    from iql_jax.data.generate_antmaze import POLICY, VARIANTS
+
+    if not (shipped_dir(POLICY[0]) / f"{POLICY[1]}.msgpack").is_file():
+        return []
+    return [Builtin(name, f"AntMaze_{v.maze} D4RL-recipe data ({v.goals} goals): the directional SAC ant on BFS "
+                          "waypoints, N(0, 0.2) noise", DEFAULT_STEPS, _antmaze(name)) for name, v in VARIANTS.items()]
+
+
 def _fig2(root, dataset_id, steps, seed, progress) -> None:
     from iql_jax.data.generate_maze import generate_fig2
 
@@ -116,6 +136,7 @@ BUILTINS: dict[str, Builtin] = {b.name: b for b in (
     Builtin("walker2d-random", _RANDOM_TEXT.format("Walker2d"), DEFAULT_STEPS, _random("walker2d")),
     Builtin("ant-random", _RANDOM_TEXT.format("Ant"), DEFAULT_STEPS, _random("ant")),
     *_behaviour_builtins(),
+    *_antmaze_builtins(),
 )}
 
 

@@ -68,13 +68,18 @@ class WaypointController:
         i, j = cell
         return np.array([(j + 0.5) * self._scale - self._x_centre, self._y_centre - (i + 0.5) * self._scale])
 
-    def __call__(self, obs, goal, noise_x: float = 0.0, noise_y: float = 0.0) -> np.ndarray:
-        x, y, vx, vy = (float(v) for v in obs)
+    def waypoint(self, x: float, y: float, goal) -> tuple[float, float]:
+        """Where to head from (x, y): the centre of the next cell on a shortest path to ``goal``'s cell, or the goal
+        itself inside that cell (D4RL's ``create_navigation_policy``; the AntMaze driver steers the ant with it)."""
         goal_x, goal_y = float(goal[0]), float(goal[1])
         goal_cell = self.cell(goal_x, goal_y)
         table = self._waypoints.get(goal_cell) or self._bfs(goal_cell)
         cell = self.cell(x, y)
-        wx, wy = (goal_x, goal_y) if cell == goal_cell else table.get(cell, (goal_x, goal_y))
+        return (goal_x, goal_y) if cell == goal_cell else table.get(cell, (goal_x, goal_y))
+
+    def __call__(self, obs, goal, noise_x: float = 0.0, noise_y: float = 0.0) -> np.ndarray:
+        x, y, vx, vy = (float(v) for v in obs)
+        wx, wy = self.waypoint(x, y, goal)
         ax = self._kp * (wx - x) - self._kd * vx + noise_x
         ay = self._kp * (wy - y) - self._kd * vy + noise_y
         return np.array([min(1.0, max(-1.0, ax)), min(1.0, max(-1.0, ay))], dtype=np.float32)
@@ -100,7 +105,7 @@ def collect_pointmaze(maze: str, steps: int, seed: int, root, dataset_id: str, p
     import minari
 
     task = maze_task(maze)
-    env = _make(task.env_id, continuing_task=True, reset_target=True, max_episode_steps=COLLECTION_LIMIT)
+    env = make_env(task.env_id, continuing_task=True, reset_target=True, max_episode_steps=COLLECTION_LIMIT)
     collector = minari.DataCollector(env, step_data_callback=_truncate_on_success(), record_infos=False)
     controller = WaypointController(env.unwrapped.maze)
     noise = np.random.default_rng(seed).normal(0.0, ACTION_NOISE_STD, size=(steps, 2))
@@ -144,7 +149,7 @@ def collect_stitch(maze: str, steps: int, seed: int, root, dataset_id: str, prog
     import minari
 
     task = maze_task(maze)
-    env = _make(task.env_id, continuing_task=True, reset_target=False, max_episode_steps=COLLECTION_LIMIT)
+    env = make_env(task.env_id, continuing_task=True, reset_target=False, max_episode_steps=COLLECTION_LIMIT)
     collector = minari.DataCollector(env, step_data_callback=_truncate_on_success(), record_infos=False)
     controller = WaypointController(env.unwrapped.maze)
     free = task.maze.free_cells()
@@ -204,7 +209,7 @@ def _stitch_eval_env(maze: str):
     start, goal = STITCH_ENDS[maze]
     cells = [list(row) for row in task.maze.walls]
     cells[start[0]][start[1]], cells[goal[0]][goal[1]] = "r", "g"
-    return _make(task.env_id, maze_map=cells, continuing_task=True, reset_target=False,
+    return make_env(task.env_id, maze_map=cells, continuing_task=True, reset_target=False,
                  max_episode_steps=task.max_episode_steps)
 
 
@@ -238,7 +243,7 @@ def reference_scores(maze: str, kind: str = "eval") -> tuple[float, float]:
     stitching datasets' map with a fixed start and goal."""
     task = maze_task(maze)
     env = {"eval": lambda: _eval_env(task), "stitch": lambda: _stitch_eval_env(maze),
-           "collection": lambda: _make(task.env_id, continuing_task=True, reset_target=True)}[kind]().unwrapped
+           "collection": lambda: make_env(task.env_id, continuing_task=True, reset_target=True)}[kind]().unwrapped
     controller = WaypointController(env.maze)
     rng = np.random.default_rng(REF_SEED)
     policies = (lambda obs: rng.uniform(-1.0, 1.0, 2), lambda obs: controller(obs, env.goal))
@@ -296,17 +301,21 @@ def _truncate_on_success():
 
 
 def _eval_env(task: Task):
-    return _make(task.env_id, **task.eval_kwargs(), max_episode_steps=task.max_episode_steps)
+    return make_env(task.env_id, **task.eval_kwargs(), max_episode_steps=task.max_episode_steps)
 
 
 def _fig2_env():
     cells = maze_task("umaze").maze.maze_map()
     cells[FIG2_START_CELL[0]][FIG2_START_CELL[1]] = "r"
-    return _make("PointMaze_UMaze-v3", maze_map=cells, continuing_task=False, max_episode_steps=FIG2_HORIZON)
+    return make_env("PointMaze_UMaze-v3", maze_map=cells, continuing_task=False, max_episode_steps=FIG2_HORIZON)
 
 
-def _make(env_id: str, **kwargs):
+def make_env(env_id: str, **kwargs):
+    """``gym.make`` for the maze generators, quiet about AntMaze v4 being older than v5: v4 is the version
+    Minari's D4RL/antmaze data were collected in (v5 only adds contact forces to the observation)."""
     import gymnasium as gym
 
     register_robotics()
-    return gym.make(env_id, **kwargs)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*is out of date.*")
+        return gym.make(env_id, **kwargs)
