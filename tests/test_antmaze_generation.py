@@ -128,3 +128,14 @@ def test_train_a_few_hundred_updates_on_generated_antmaze_then_evaluate(diverse_
 
     rows = read_eval(result.run_dir)
     assert rows and rows[-1]["step"] == 200 and rows[-1]["success"] in (0.0, 1.0)
+
+
+def test_inspect_reports_the_drivers_success_and_the_coverage(diverse_umaze, capsys):
+    from iql_jax.cli import main
+
+    record = load_minari(diverse_umaze).info.extra["antmaze"]
+    assert main(["data", "inspect", str(diverse_umaze)]) == 0
+    out = capsys.readouterr().out
+    rate, cells = record["driver_success"]["rate"], record["coverage"]["cells_visited"]
+    assert f"in {rate:.0%} of 20 attempts" in out
+    assert f"coverage: {cells} of {len(TASKS['antmaze-umaze'].maze.free_cells())} free cells visited" in out
