@@ -100,9 +100,10 @@ def _print_behaviour(dataset: Dataset) -> None:
     info = dataset.info
     behaviour, antmaze = info.extra.get("behaviour"), info.extra.get("antmaze")
     if behaviour:
-        used = ", ".join(f"{name} (step {u['step']:,})" for name, u in behaviour["policies"].items())
+        used = ", ".join(f"{name} (step {u['step']:,})" for name, u in behaviour.get("policies", {}).items())
         band = behaviour.get("medium_band")
-        print(f"  behaviour: {behaviour['key']}-{behaviour['recipe']} from the shipped SAC policies {used}"
+        print(f"  behaviour: {behaviour['key']}-{behaviour['recipe']} "
+              + (f"from the shipped SAC policies {used}" if used else behaviour.get("source", ""))
               + (f"; medium band {band[0]:g}-{band[1]:g} D4RL-normalised" if band else ""))
         if info.ref_min_score is not None:
             returns = trajectory_returns(dataset.transitions)
