@@ -12,18 +12,27 @@ from iql_jax.config import PRESETS
 from iql_jax.errors import IQLError
 
 
-def eval_command(run_dir: tyro.conf.Positional[str], episodes: int = 10, checkpoint: str | None = None,
-                 seed: int = 12345, env: str | None = None) -> int:
-    """Evaluate a run's checkpoint (every member) and print a table.
+def eval_command(run_dir: tyro.conf.Positional[str], episodes: int | None = None, checkpoint: str | None = None,
+                 seed: int = 12345, env: str | None = None, video: bool = False,
+                 video_steps: int | None = None) -> int:
+    """Evaluate a run's checkpoint (every member) and print a table; with --video, write one video per member.
 
     Args:
         run_dir: the run directory.
-        episodes: episodes per member.
+        episodes: episodes per member (default 10; with --video, 1).
         checkpoint: a checkpoint file; the newest one by default.
         seed: seed of the evaluation resets.
         env: evaluate in this registered environment instead of the run's (same observation layout and
             reference scores), e.g. a maze's registered id, whose goal is drawn at random on every reset.
+        video: render the episodes offscreen (MuJoCo, EGL or OSMesa) into RUN_DIR/videos/member-<i>.mp4 (GIF
+            without the `video` extra) instead of evaluating.
+        video_steps: with --video, cut each episode after this many steps.
     """
+    if video:
+        return _video(run_dir, 1 if episodes is None else episodes, checkpoint, seed, env, video_steps)
+    if video_steps is not None:
+        raise IQLError("--video-steps: applies only with --video")
+    episodes = 10 if episodes is None else episodes
     from iql_jax.runs import evaluate_run
 
     measured = evaluate_run(run_dir, episodes, checkpoint, seed, env)
@@ -37,6 +46,16 @@ def eval_command(run_dir: tyro.conf.Positional[str], episodes: int = 10, checkpo
     agg = result.aggregate()
     print(f"{'mean ± std':<28}{agg['return_mean']:>10.1f}" + (
         f"{agg['score_mean']:>7.1f}±{agg['score_std']:.1f}" if "score_mean" in agg else ""))
+    return 0
+
+
+def _video(run_dir, episodes, checkpoint, seed, env, max_steps) -> int:
+    from iql_jax.runs.video import record_videos
+
+    videos = record_videos(run_dir, episodes, checkpoint, seed, env, max_steps=max_steps)
+    for v in videos:
+        returns = ", ".join(f"{r:.1f}" for r in v.returns)
+        print(f"{v.label:<28} {v.frames:>5} frames  return {returns:<12} {v.path}")
     return 0
 
 
