@@ -60,7 +60,8 @@ def _video(run_dir, episodes, checkpoint, seed, env, max_steps) -> int:
 
 
 def plot_command(run_dirs: tyro.conf.Positional[tuple[str, ...]], out: str | None = None, values: bool = False,
-                 by: Literal["member", "setting"] = "member") -> int:
+                 by: Literal["member", "setting"] = "member", profile: bool = False,
+                 select: Literal["last", "best"] = "last") -> int:
     """Plot normalised score vs updates for one or more runs (mean and 95 % band over seeds), or, with --values,
     the learned V(s) over a PointMaze run's free cells at zero velocity (walls, goal and starts drawn).
 
@@ -69,7 +70,15 @@ def plot_command(run_dirs: tyro.conf.Positional[tuple[str, ...]], out: str | Non
         out: the PNG to write (default score.png; with --values RUN_DIR/values.png, one run only).
         values: draw value maps from each run's newest checkpoint instead of score curves.
         by: with --values, one panel per member, or per hyperparameter setting (V averaged over its seeds).
+        profile: draw performance profiles (rliable; fraction of seed x dataset scores above each tau, 95 %
+            bootstrap bands) per method (preset and setting) instead; an iql sweep directory counts as its jobs.
+        select: with --profile, each seed's last evaluation (default) or its best (optimistic).
     """
+    if profile:
+        from iql_jax.runs.aggregate import plot_profiles, score_matrices
+
+        print(plot_profiles(score_matrices(run_dirs, select), out or "profile.png"))
+        return 0
     if values:
         from iql_jax.runs.value_maps import plot_value_maps
 
@@ -87,13 +96,28 @@ def plot_command(run_dirs: tyro.conf.Positional[tuple[str, ...]], out: str | Non
     return 0
 
 
-def report_command(run_dirs: tyro.conf.Positional[tuple[str, ...]], out: str = "report.md") -> int:
-    """Write a Markdown (and CSV) table of last and best scores across runs, as the paper's Table 1.
+def report_command(run_dirs: tyro.conf.Positional[tuple[str, ...]], out: str = "report.md", aggregate: bool = False,
+                   select: Literal["last", "best"] = "last", reps: int = 2000) -> int:
+    """Write a Markdown (and CSV) table of last and best scores across runs, as the paper's Table 1; with
+    --aggregate, print IQM, mean, median and optimality gap per method with stratified-bootstrap intervals.
 
     Args:
-        run_dirs: run directories, one row each (and one per hyperparameter setting).
-        out: the Markdown file; the CSV goes beside it.
+        run_dirs: run directories, one row each (and one per hyperparameter setting); with --aggregate, an iql
+            sweep directory counts as all its finished jobs.
+        out: the Markdown file; the CSV goes beside it (with --aggregate, the Markdown only).
+        aggregate: rliable aggregates over seeds x datasets, one row per method (preset and sweep setting).
+        select: with --aggregate, each seed's last evaluation (default) or its best (optimistic).
+        reps: with --aggregate, bootstrap resamples.
     """
+    if aggregate:
+        from iql_jax.runs.aggregate import aggregate as compute, render_aggregate, score_matrices
+        from iql_jax.runs.files import write_atomic
+
+        matrices = score_matrices(run_dirs, select)
+        text = render_aggregate(matrices, *compute(matrices, reps))
+        print(text, end="")
+        print(f"written: {write_atomic(out, text)}")
+        return 0
     from iql_jax.runs.report import write_report
 
     require_runs(run_dirs)
