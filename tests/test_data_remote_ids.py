@@ -30,3 +30,17 @@ def test_remote_id_without_a_stand_in_and_the_cli_line(tmp_path, monkeypatch, ca
     assert "minari download D4RL/kitchen/complete-v2" in line and "no built-in stands in for it here" in line
     with pytest.raises(DataError, match="expected a built-in name"):  # a typo is not a remote id
         load_dataset("pointmaze-umazee")
+
+
+def test_a_builtin_without_a_size_says_its_size_before_generating(tmp_path, monkeypatch, capsys):
+    from iql_jax.data import builtin
+
+    monkeypatch.setenv("IQL_JAX_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(builtin, "_write_atomically", lambda *a: (_ for _ in ()).throw(RuntimeError("stop")))
+    with pytest.raises(RuntimeError, match="stop"):  # generation itself is not what this test is about
+        builtin.load_builtin("hopper-random")
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "default 1,000,000 environment steps" in line and "hopper-random:200k" in line
+    with pytest.raises(RuntimeError, match="stop"):
+        builtin.load_builtin("hopper-random", 2000)  # a size given: nothing to say
+    assert capsys.readouterr().err == ""
