@@ -95,6 +95,10 @@ def print_result(result) -> None:
             setting = f" ({g['setting']})" if g["setting"] else ""
             print(f"final {label}{setting}: {g['last_mean']:.1f} ± {g['last_std']:.1f} (last), "
                   f"{g['best_mean']:.1f} ± {g['best_std']:.1f} (best) over {g['seeds']} seed(s)")
+        from iql_jax.runs.meaning import score_meaning
+
+        if (meaning := score_meaning(result.run_dir)) is not None:
+            print(meaning)
     print(f"run directory: {result.run_dir}")
     for name, path in s.get("files", {}).items():
         print(f"{name}: {path}")

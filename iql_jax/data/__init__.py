@@ -7,6 +7,7 @@ optionally ``pointmaze-umaze:200000`` or ``:200k`` for the size); a local Minari
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from iql_jax.data.builtin import builtin_dataset_id, builtin_names, cached_builtins, data_dir, load_builtin
@@ -75,9 +76,25 @@ def load_dataset(source: str, *, steps: int | None = None, seed: int | None = No
     if path.is_dir() or source in local_minari_datasets():
         return load_minari(source)
     local = local_minari_datasets()
+    if (remote := _remote_minari_hint(source)) is not None:
+        raise DataError(source, None, "a dataset on this machine", remote)
     raise DataError(source, None, f"a built-in name ({', '.join(builtin_names())}), a local Minari dataset id under "
                     f"{minari_root()} ({', '.join(local) or 'none found'}), a Minari dataset directory, or an "
                     ".hdf5/.h5 file", "none of these")
+
+
+def _remote_minari_hint(source: str) -> str | None:
+    """For a Minari remote id (``NAMESPACE/…/NAME-vN``) not on this machine: how to get it, and the built-in that
+    stands in for it here (``D4RL/pointmaze/umaze-v2`` -> ``pointmaze-umaze``), in one line; else ``None``."""
+    if not re.fullmatch(r"[\w.-]+(/[\w.-]+)+-v\d+", source) or Path(source).expanduser().exists():
+        return None
+    parts = re.sub(r"-v\d+$", "", source).split("/")[1:]
+    wanted = "-".join(parts)
+    near = [b for b in builtin_names() if b == wanted] or [b for b in builtin_names() if b.startswith(f"{parts[0]}-")]
+    here = (f"here the built-in {near[0]} stands in for it (--dataset {near[0]}, or {near[0]}:200k for a smaller one)"
+            if near else f"no built-in stands in for it here ({', '.join(builtin_names())})")
+    return (f"a remote Minari dataset that is not downloaded (none under {minari_root()}): where there is a network, "
+            f"run `minari download {source}` and pass the same id; {here}")
 
 
 def split_size_suffix(source: str, steps: int | None) -> tuple[str, int | None]:

@@ -62,8 +62,9 @@ def render_markdown(rows: list[dict], note: str = "") -> str:
     body += "".join(f"| **{label}** | | {preset} | {setting} | | | **{last:.1f}** | **{best:.1f}** |\n"
                     for label, preset, setting, last, best in _totals(rows))
     note = (f"\n{note}" if note else "") + (
-        "\nScores: D4RL-normalised (100·(R − min)/(max − min)) where the dataset has reference scores, else raw "
-        "return. ± is the half-width of a Student-t 95 % interval over seeds.\n")
+        "\nScores: D4RL-normalised on a 0-100 scale (100·(R − min)/(max − min): 0 = random, 100 = expert) where the "
+        "dataset has reference scores, else raw return. last: each seed's last evaluation; best: each seed's best "
+        "evaluation (optimistic). ± is the half-width of a Student-t 95 % interval over seeds.\n")
     return head + body + note
 
 
