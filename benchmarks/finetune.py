@@ -65,10 +65,11 @@ def online_rate(spec, data, config, members, k, warmup, iterations):
     steps = wall = env = dev = 0.0
     chunks = finetune_iter(fstate, data, spec, total, reward_transform=RewardTransform(), segment_steps=total,
                            updates_per_collect=k, chunk_steps=warmup)
-    for i, (_, m) in enumerate(chunks):
+    for i, chunk in enumerate(chunks):
         if i == 0:
             continue  # compilation and first touches
-        n = m["online_step"] - warmup - steps
+        m = chunk.timing
+        n = chunk.step - warmup - steps
         steps += n
         wall += n / m["time/steps_per_s"]
         env += n / m["time/env_steps_per_s"]

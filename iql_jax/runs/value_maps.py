@@ -24,8 +24,7 @@ import numpy as np  # noqa: E402
 
 from iql_jax import agent  # noqa: E402
 from iql_jax.errors import ConfigError  # noqa: E402
-
-VALUES_FILE = "values.png"
+from iql_jax.runs.rundir import VALUES_PLOT, RunRecord, load_run  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -122,15 +121,12 @@ def run_value_maps(run_dir: str | Path, by: Literal["member", "setting"] = "memb
     Raises:
         ConfigError: the run has no PointMaze evaluation env.
     """
-    from iql_jax.runs import load_run
-
     states, members, record, step = load_run(run_dir, checkpoint)
-    env = record.get("eval_env") or {}
     if not is_maze_run(record):
         raise ConfigError(f"{run_dir}: value maps need a PointMaze run; its evaluation env is "
-                          f"{env.get('env_id') or 'none'}")
-    geometry = MazeGeometry.from_env(env["env_id"], env.get("kwargs"))
-    grids = value_grid(population_values(states), geometry, record["dataset"]["obs_dim"], per_cell)
+                          f"{record.eval_env.env_id if record.eval_env else 'none'}")
+    geometry = MazeGeometry.from_env(record.eval_env.env_id, dict(record.eval_env.kwargs))
+    grids = value_grid(population_values(states), geometry, record.dataset.obs_dim, per_cell)
     if by == "member":
         return geometry, [(m.label, grids[m.index]) for m in members], step
     settings: dict[str, list[int]] = {}
@@ -164,13 +160,13 @@ def plot_value_maps(run_dir: str | Path, out: str | Path | None = None, by: Lite
     axes.flat[0].legend(loc="lower left", fontsize=7, framealpha=0.8)
     fig.suptitle(f"{run_dir.name}: V(x, y) at zero velocity, step {step:,}", fontsize=10)
     fig.tight_layout()
-    path = Path(out) if out is not None else run_dir / VALUES_FILE
+    path = Path(out) if out is not None else run_dir / VALUES_PLOT
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
 
 
-def is_maze_run(record: dict) -> bool:
+def is_maze_run(record: RunRecord) -> bool:
     """Whether a run's record names a PointMaze evaluation env (the runs that get a value map at the end)."""
-    return str((record.get("eval_env") or {}).get("env_id", "")).startswith("PointMaze")
+    return record.eval_env is not None and record.eval_env.env_id.startswith("PointMaze")
