@@ -100,3 +100,16 @@ def test_medium_expert_splits_at_an_episode_boundary(shipped_hopper, tmp_path):
     assert t.size == 1001 and t.episode_ends[499] == 1  # 500 medium steps, then 501 expert steps
     assert segments("hopper", "medium-expert", 1001) == [("medium", 500), ("expert", 501)]
     assert set(data.info.extra["behaviour"]["policies"]) == {"medium", "expert"}
+
+
+def test_inspect_reports_the_behaviour_score_with_the_datas_own_references(shipped_hopper, tmp_path, capsys):
+    from iql_jax.cli import main
+    from iql_jax.data.transforms import trajectory_returns
+
+    path = collect_behaviour("hopper", "medium", 1200, 0, tmp_path, "iql-jax/hopper-medium-v0")
+    returns = trajectory_returns(_load(path).transitions)
+    low, high = LOCOMOTION_REFS["hopper"]
+    assert main(["data", "inspect", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert f"= {100 * (returns.mean() - low) / (high - low):.1f} normalised" in out
+    assert "for Hopper-v5" in out and "medium band 35-55" in out

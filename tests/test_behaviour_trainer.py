@@ -114,3 +114,32 @@ def test_actions_map_onto_the_bounds():
     np.testing.assert_allclose(to_bounds(np.array([0.0, 0.0]), low, high), [0.0, 0.5])
     unit = np.array([0.3, -0.7], np.float32)
     assert to_bounds(unit, -np.ones(2), np.ones(2)) is unit  # exactly the policy's numbers on [-1, 1]
+
+
+def test_replay_dataset_is_the_runs_buffer_exactly(tmp_path, monkeypatch):
+    """``iql behaviour replay``: the Minari file holds every stored transition up to the cut, in order, with the
+    env's actions (PointLine's bounds are ±2), episodes split where the env ended them, the cut one truncated."""
+    import minari
+
+    from iql_jax.cli import main
+
+    run = tmp_path / "run"
+    train_behaviour(BehaviourConfig(ENV, steps=600, warmup_steps=200, eval_every=300, eval_episodes=1,
+                                    sac=SACConfig(hidden_dims=(16, 16), batch_size=16)), run, progress=False)
+    assert main(["behaviour", "replay", str(run), "--dataset-id", "local/pl-replay-v0", "--until", "455",
+                 "--root", str(tmp_path / "minari")]) == 0
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path / "minari"))
+    episodes = list(minari.load_dataset("local/pl-replay-v0").iterate_episodes())
+    rows = rundir.load_rows(run, 455)
+    assert [len(e.rewards) for e in episodes] == [10] * 45 + [5]  # 10-step episodes, then the cut at 455
+    obs = np.concatenate([e.observations[:-1, 0] for e in episodes])
+    next_obs = np.concatenate([e.observations[1:, 0] for e in episodes])
+    np.testing.assert_allclose(obs, rows[:, 0])
+    env_actions = to_bounds(rows[:, 1:2], np.float32([-2.0]), np.float32([2.0]))[:, 0]  # what the env was given
+    np.testing.assert_array_equal(np.concatenate([e.actions[:, 0] for e in episodes]), env_actions)
+    np.testing.assert_allclose(env_actions, 2.0 * rows[:, 1], atol=1e-6)
+    np.testing.assert_allclose(np.concatenate([e.rewards for e in episodes]), rows[:, 2], rtol=1e-6)
+    np.testing.assert_allclose(next_obs, rows[:, 3])
+    assert all(e.truncations[-1] and not e.terminations.any() for e in episodes)
+    assert main(["behaviour", "replay", str(run), "--dataset-id", "local/pl-more-v0", "--until", "900",
+                 "--root", str(tmp_path / "minari")]) == 2

@@ -110,6 +110,15 @@ def test_hopper_random(data_cache_dir, tmp_path, monkeypatch):
     assert np.all(t.episode_ends[t.terminals == 1] == 1)
 
 
+def test_generate_takes_the_size_as_a_suffix_like_every_other_command(data_cache_dir, capsys):
+    from iql_jax.cli import main
+
+    assert main(["data", "generate", "hopper-random:1200", "--seed", "1"]) == 0
+    assert "iql-jax/hopper-random-s1200-seed1-v0" in capsys.readouterr().out
+    assert main(["data", "generate", "hopper-random:1200", "--steps", "1300"]) == 2
+    assert "the size suffix says 1200 steps but steps=1300" in capsys.readouterr().err
+
+
 def test_load_dataset_rejects_unknown_sources_and_bad_options(data_cache_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path / "empty"))
     with pytest.raises(DataError) as error:

@@ -69,6 +69,16 @@ def test_goal_conditioned_observations_get_the_fixed_goal(umaze):
         observations(umaze, points, obs_dim=5)
 
 
+def test_antmaze_observations_put_the_ant_at_rest_after_x_y():
+    ant = MazeGeometry.from_env("AntMaze_UMaze-v4", {"maze_map": UMAZE, "continuing_task": True})
+    assert ant.rest.shape == (27,)  # z, the torso quaternion, 8 joint angles, then 14 velocities
+    assert 0.5 < ant.rest[0] < 1.0 and np.abs(ant.rest[13:]).max() < 0.5  # standing, nearly still
+    obs = observations(ant, np.array([[1.0, -1.0]]), obs_dim=29)
+    np.testing.assert_array_equal(obs[0, :2], [1.0, -1.0])
+    np.testing.assert_allclose(obs[0, 2:], ant.rest, rtol=1e-6)
+    assert observations(ant, np.array([[1.0, -1.0]]), obs_dim=31)[0, 29:].tolist() == ant.goals[0].tolist()
+
+
 @pytest.fixture(scope="module")
 def sweep_run(tmp_path_factory, data_cache_dir):
     out = tmp_path_factory.mktemp("value-map-runs")
@@ -114,4 +124,4 @@ def test_a_run_without_a_maze_gives_one_line(sweep_run, tmp_path, capsys):
     (other / "config.json").write_text(json.dumps(record))
     assert cli.main(["plot", "--values", str(other)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "value maps need a PointMaze run" in err[0] and "Hopper-v5" in err[0]
+    assert len(err) == 1 and "value maps need a PointMaze or AntMaze run" in err[0] and "Hopper-v5" in err[0]

@@ -16,7 +16,7 @@ export, presets) and ``data`` hold the commands, ``sweep_options`` the ``--sweep
     iql report RUN_DIR... [--out FILE]
     iql export RUN_DIR [--member M] [--format onnx|stablehlo] [--out FILE] [--checkpoint FILE]
     iql data list | generate NAME | inspect SRC
-    iql behaviour train ENV_ID [--steps N] [--seed S] [--out DIR] | ship RUN_DIR --key K | list
+    iql behaviour train ENV_ID [--steps N] [--seed S] [--out DIR] | ship RUN_DIR --key K | replay RUN_DIR --dataset-id ID | list
     iql presets
 
 Errors the user can fix (bad data, options, damaged run files, OS errors such as permission or a full disk, running
@@ -57,6 +57,8 @@ def _behaviour_commands() -> dict[str, tuple[str, Callable[[Sequence[str]], int]
     return {"train": ("train a SAC behaviour policy on a gymnasium env (resumable)", commands.behaviour_train),
             "ship": ("choose a run's medium/expert/replay checkpoints as the package's policies",
                      _function(commands.behaviour_ship, "iql behaviour ship")),
+            "replay": ("write a run's replay buffer as an exact medium-replay Minari dataset",
+                       _function(commands.behaviour_replay, "iql behaviour replay")),
             "list": ("the shipped behaviour policies and their training records",
                      _function(commands.behaviour_list, "iql behaviour list"))}
 

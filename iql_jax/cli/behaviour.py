@@ -83,6 +83,23 @@ def behaviour_ship(run_dir: Positional[str], key: str, replay_snapshots: int = 4
         print(f"  {name:<10} step {p['step']:>9,}  returns {_fmt(p['returns'])}  scores {_fmt(p['scores'])}")
 
 
+def behaviour_replay(run_dir: Positional[str], dataset_id: str, until: int | None = None,
+                     root: str | None = None) -> None:
+    """Write a run's own replay buffer as a Minari dataset: D4RL's medium-replay exactly (every transition the
+    trainer saw up to the medium checkpoint, in order), for a policy you trained yourself.
+
+    Args:
+        run_dir: a behaviour run directory (from `iql behaviour train`).
+        dataset_id: the Minari id to write, e.g. local/hopper-medium-replay-v0 (then `iql train --dataset` it).
+        until: the last step (exclusive) to include (default: the run's medium checkpoint, by the env's band).
+        root: the Minari datasets folder to write into (default: $MINARI_DATASETS_PATH or ~/.minari/datasets).
+    """
+    from iql_jax.behaviour.replay_dataset import write_replay_dataset
+
+    path = write_replay_dataset(run_dir, dataset_id, until, root)
+    print(f"wrote {dataset_id} at {path}")
+
+
 def behaviour_list() -> None:
     """List the behaviour policies the package ships, with how they were trained and how they score."""
     from iql_jax.behaviour.shipped import RECIPES, shipped_dir, shipped_record

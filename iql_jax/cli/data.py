@@ -13,7 +13,7 @@ import numpy as np
 from tyro.conf import Positional
 
 from iql_jax.config import preset_for_domain
-from iql_jax.data import load_dataset
+from iql_jax.data import load_dataset, split_size_suffix
 from iql_jax.data.builtin import BUILTINS, NAMESPACE, builtin_dataset_id, cached_builtins, data_dir, load_builtin
 from iql_jax.data.goals import apply_goal_mode, resolve_goal_mode
 from iql_jax.data.minari_io import local_minari_datasets, minari_root
@@ -41,10 +41,12 @@ def data_generate(name: Positional[str], steps: int | None = None, seed: int = 0
     """Generate a built-in dataset into the cache (nothing happens if it is already there).
 
     Args:
-        name: a built-in dataset name, e.g. pointmaze-umaze (see `iql data list`).
+        name: a built-in dataset name, e.g. pointmaze-umaze (see `iql data list`), optionally with its size as
+            name:STEPS (antmaze-medium-diverse:200k), the same as --steps.
         steps: environment steps to collect (default 1,000,000; not allowed for fixed-size datasets).
         seed: seed for the environment and the action noise; the same seed gives identical data.
     """
+    name, steps = split_size_suffix(name, steps)
     dataset_id = builtin_dataset_id(name, steps, seed)
     present = dataset_id in cached_builtins()
     dataset = load_builtin(name, steps, seed, progress=True)
@@ -76,7 +78,7 @@ def data_inspect(source: Positional[str]) -> None:
     if info.ref_min_score is not None:
         print(f"  reference scores: min {info.ref_min_score:.6g}, max {info.ref_max_score:.6g}")
     coverage = info.extra.get("coverage")
-    if coverage:
+    if coverage and "segments" in coverage:
         print(f"  coverage: {coverage['segments']:,} segments; per start cell: "
               + ", ".join(f"{cell} {n}" for cell, n in sorted(coverage["start_cells"].items())))
     mode, why = resolve_goal_mode(dataset, "auto")
@@ -93,9 +95,38 @@ def data_inspect(source: Positional[str]) -> None:
         print(f"    - {note}")
 
 
+def _print_behaviour(dataset: Dataset) -> None:
+    """What made the data: the behaviour policies' recipe and score, or the AntMaze driver's success and reach."""
+    info = dataset.info
+    behaviour, antmaze = info.extra.get("behaviour"), info.extra.get("antmaze")
+    if behaviour:
+        used = ", ".join(f"{name} (step {u['step']:,})" for name, u in behaviour.get("policies", {}).items())
+        band = behaviour.get("medium_band")
+        print(f"  behaviour: {behaviour['key']}-{behaviour['recipe']} "
+              + (f"from the shipped SAC policies {used}" if used else behaviour.get("source", ""))
+              + (f"; medium band {band[0]:g}-{band[1]:g} D4RL-normalised" if band else ""))
+        if info.ref_min_score is not None:
+            returns = trajectory_returns(dataset.transitions)
+            score = 100 * (returns.mean() - info.ref_min_score) / (info.ref_max_score - info.ref_min_score)
+            print(f"  behaviour score: mean trajectory return {returns.mean():.4g} = {score:.1f} normalised with the "
+                  f"reference scores the data records for {_env_of(info)}")
+    if antmaze:
+        success, coverage = antmaze["driver_success"], antmaze["coverage"]
+        print(f"  driver: reaches the evaluation goal {tuple(success['goal'])} from {tuple(success['start'])} in "
+              f"{success['rate']:.0%} of {success['episodes']} attempts (mean length {success['mean_length']:.0f})")
+        print(f"  coverage: {coverage['cells_visited']} of {coverage['free_cells']} free cells visited; goals "
+              f"({antmaze['goals']}) reached and replaced {coverage['goals_reached_and_replaced']:,} times in "
+              f"{coverage['episodes']:,} episodes")
+
+
+def _env_of(info) -> str:
+    return json.loads(info.eval_env_spec).get("id", "?") if info.eval_env_spec else "unknown env"
+
+
 def _print_summary(dataset: Dataset) -> None:
     t = dataset.transitions
     returns = trajectory_returns(t)
     print(f"  transitions: {t.size:,}  episodes (trajectories split at episode_ends): {len(returns):,}")
     print(f"  terminals: {int(np.sum(t.terminals)):,}  timeouts: {int(np.sum(t.timeouts)):,}")
     print(f"  trajectory return: min {returns.min():.4g}, mean {returns.mean():.4g}, max {returns.max():.4g}")
+    _print_behaviour(dataset)

@@ -32,6 +32,7 @@ __all__ = [
     "fit_observation_stats", "fit_reward_transform", "flatten_observation", "load_builtin",
     "load_d4rl_hdf5", "load_dataset", "load_minari", "local_minari_datasets", "make_transitions", "minari_root",
     "observation_layout", "parse_steps", "qlearning_rows", "read_hdf5_key", "read_only", "source_kind",
+    "split_size_suffix",
     "trajectory_returns",
 ]
 
@@ -67,16 +68,11 @@ def load_dataset(source: str, *, steps: int | None = None, seed: int | None = No
             datasets), or it is malformed.
         ConfigError: an option that does not apply to this kind of source, or a bad size suffix.
     """
-    name, colon, size = str(source).partition(":")
     kind = source_kind(source)
     if kind == "builtin":
         if max_episode_steps is not None:
             raise ConfigError("max_episode_steps applies only to D4RL .hdf5 files")
-        if colon:
-            suffix_steps = parse_steps(size)
-            if steps is not None and steps != suffix_steps:
-                raise ConfigError(f"{source}: the size suffix says {suffix_steps} steps but steps={steps}")
-            steps = suffix_steps
+        name, steps = split_size_suffix(source, steps)
         return load_builtin(name, steps, 0 if seed is None else seed, progress)
     if steps is not None or seed is not None:
         raise ConfigError(f"{source}: steps and seed apply only to built-in datasets ({', '.join(builtin_names())})")
@@ -93,6 +89,17 @@ def load_dataset(source: str, *, steps: int | None = None, seed: int | None = No
     raise DataError(source, None, f"a built-in name ({', '.join(builtin_names())}), a local Minari dataset id under "
                     f"{minari_root()} ({', '.join(local) or 'none found'}), a Minari dataset directory, or an "
                     ".hdf5/.h5 file", "none of these")
+
+
+def split_size_suffix(source: str, steps: int | None) -> tuple[str, int | None]:
+    """``"name:200k"`` -> ``("name", 200000)``; a suffix that disagrees with an explicit ``steps`` is refused."""
+    name, colon, size = str(source).partition(":")
+    if not colon:
+        return name, steps
+    suffix_steps = parse_steps(size)
+    if steps is not None and steps != suffix_steps:
+        raise ConfigError(f"{source}: the size suffix says {suffix_steps} steps but steps={steps}")
+    return name, suffix_steps
 
 
 def parse_steps(text: str) -> int:

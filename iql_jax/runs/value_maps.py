@@ -1,4 +1,4 @@
-"""Value maps of PointMaze runs: the learned V(s) over the maze's free cells at zero velocity (the paper's Fig. 2).
+"""Value maps of maze runs: the learned V(s) over the maze's free cells at rest (the paper's Fig. 2).
 
 The geometry comes from the run's own evaluation env (``config.json`` → ``eval_env``: id and kwargs, built with
 ``gymnasium.make(...).unwrapped.maze``), so the map, the goal and the starts are exactly those the run was
@@ -6,11 +6,13 @@ evaluated on. A cell (i, j) has its centre at x = (j + ½)·s − x_c, y = y_c �
 (x_c, y_c): the map centre; rows grow downwards, y upwards). V is evaluated at ``per_cell``² points per free cell with
 (vx, vy) = 0; wall points are NaN (drawn dark). For a goal-conditioned observation ``[x, y, vx, vy, goal_x, goal_y]``
 the goal part is the env's fixed goal. The goal is a star, the reset locations (the starts) are white dots.
+AntMaze observations in the D4RL layout (x, y, then the 27 of ``observation``) take the ant's state just after a
+reset for those 27: the body upright, joints at their initial angles, nearly still.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Literal
 
@@ -29,7 +31,9 @@ from iql_jax.runs.rundir import VALUES_PLOT, RunRecord, load_run  # noqa: E402
 
 @dataclass(frozen=True)
 class MazeGeometry:
-    """A PointMaze layout in world coordinates: walls, cell size, centre, goal and reset (start) locations."""
+    """A maze layout in world coordinates: walls, cell size, centre, goal and reset (start) locations, and the
+    body's state at rest (what the observation holds besides x, y: PointMaze's zero velocity; the ant's pose
+    and velocities just after reset), so V can be drawn over x, y alone."""
 
     maze_map: tuple[tuple, ...]  # rows of 1 (wall), 0 (free), "g" / "r" / "c" (free, goal / reset / both)
     scale: float
@@ -37,6 +41,7 @@ class MazeGeometry:
     y_centre: float
     goals: np.ndarray  # (G, 2) goal cell centres
     starts: np.ndarray  # (R, 2) reset cell centres
+    rest: np.ndarray = field(default_factory=lambda: np.zeros(2))  # the observation after x, y, at rest
 
     @classmethod
     def from_env(cls, env_id: str, kwargs: dict | None = None) -> "MazeGeometry":
@@ -48,10 +53,13 @@ class MazeGeometry:
         env = gym.make(env_id, **(kwargs or {}))
         try:
             maze = env.unwrapped.maze
+            observation = env.reset(seed=0)[0]["observation"]
+            # PointMaze's observation starts with x, y (then velocity: zero); AntMaze's holds no x, y at all
+            rest = np.zeros(2) if env_id.startswith("PointMaze") else np.asarray(observation, np.float64)
             return cls(tuple(tuple(row) for row in maze.maze_map), float(maze.maze_size_scaling),
                        float(maze.x_map_center), float(maze.y_map_center),
                        np.asarray(maze.unique_goal_locations, np.float64).reshape(-1, 2),
-                       np.asarray(maze.unique_reset_locations, np.float64).reshape(-1, 2))
+                       np.asarray(maze.unique_reset_locations, np.float64).reshape(-1, 2), rest)
         finally:
             env.close()
 
@@ -80,17 +88,19 @@ class MazeGeometry:
 
 
 def observations(geometry: MazeGeometry, points: np.ndarray, obs_dim: int) -> np.ndarray:
-    """Flat observations ``(N, obs_dim)`` at ``points`` ``(N, 2)``: [x, y, 0, 0] plus the fixed goal if present."""
+    """Flat observations ``(N, obs_dim)`` at ``points`` ``(N, 2)``: [x, y, rest] (the D4RL layout, x, y first) plus
+    the fixed goal if present."""
     n = len(points)
-    obs = np.concatenate([points, np.zeros((n, 2))], axis=1)
-    if obs_dim == 6:
+    obs = np.concatenate([points, np.broadcast_to(geometry.rest, (n, len(geometry.rest)))], axis=1)
+    plain = 2 + len(geometry.rest)
+    if obs_dim == plain + 2:
         if len(geometry.goals) != 1:
             raise ConfigError(f"value map: a goal-conditioned observation needs one fixed goal; the evaluation env "
                               f"has {len(geometry.goals)} goal cells")
         obs = np.concatenate([obs, np.broadcast_to(geometry.goals[0], (n, 2))], axis=1)
-    elif obs_dim != 4:
-        raise ConfigError(f"value map: expected a PointMaze observation [x, y, vx, vy] (+ [goal_x, goal_y]), "
-                          f"found obs_dim {obs_dim}")
+    elif obs_dim != plain:
+        raise ConfigError(f"value map: expected a maze observation of {plain} values (x, y and {len(geometry.rest)} "
+                          f"more; + [goal_x, goal_y]), found obs_dim {obs_dim}")
     return obs.astype(np.float32)
 
 
@@ -113,17 +123,17 @@ def population_values(states) -> Callable[[np.ndarray], np.ndarray]:
 
 def run_value_maps(run_dir: str | Path, by: Literal["member", "setting"] = "member", per_cell: int = 8,
                    checkpoint: str | Path | None = None):
-    """The value maps of a PointMaze run: ``(geometry, [(title, (H, W) grid), ...], step)``.
+    """The value maps of a maze run: ``(geometry, [(title, (H, W) grid), ...], step)``.
 
     Args:
         by: one panel per member, or per hyperparameter setting (V averaged over its seeds).
 
     Raises:
-        ConfigError: the run has no PointMaze evaluation env.
+        ConfigError: the run has no PointMaze or AntMaze evaluation env.
     """
     states, members, record, step = load_run(run_dir, checkpoint)
     if not is_maze_run(record):
-        raise ConfigError(f"{run_dir}: value maps need a PointMaze run; its evaluation env is "
+        raise ConfigError(f"{run_dir}: value maps need a PointMaze or AntMaze run; its evaluation env is "
                           f"{record.eval_env.env_id if record.eval_env else 'none'}")
     geometry = MazeGeometry.from_env(record.eval_env.env_id, dict(record.eval_env.kwargs))
     grids = value_grid(population_values(states), geometry, record.dataset.obs_dim, per_cell)
@@ -158,7 +168,8 @@ def plot_value_maps(run_dir: str | Path, out: str | Path | None = None, by: Lite
     for ax in list(axes.flat)[len(panels):]:
         ax.axis("off")
     axes.flat[0].legend(loc="lower left", fontsize=7, framealpha=0.8)
-    fig.suptitle(f"{run_dir.name}: V(x, y) at zero velocity, step {step:,}", fontsize=10)
+    at_rest = "at zero velocity" if len(geometry.rest) == 2 else "in the pose after reset"
+    fig.suptitle(f"{run_dir.name}: V(x, y) {at_rest}, step {step:,}", fontsize=10)
     fig.tight_layout()
     path = Path(out) if out is not None else run_dir / VALUES_PLOT
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -168,5 +179,5 @@ def plot_value_maps(run_dir: str | Path, out: str | Path | None = None, by: Lite
 
 
 def is_maze_run(record: RunRecord) -> bool:
-    """Whether a run's record names a PointMaze evaluation env (the runs that get a value map at the end)."""
-    return record.eval_env is not None and record.eval_env.env_id.startswith("PointMaze")
+    """Whether a run's record names a maze evaluation env (the runs that get a value map at the end)."""
+    return record.eval_env is not None and record.eval_env.env_id.startswith(("PointMaze", "AntMaze"))
