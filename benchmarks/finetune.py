@@ -36,7 +36,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import jax
 import numpy as np
 
-from iql_jax import AgentConfig, device_data, init_population, train_chunk
+from iql_jax import AgentConfig, init_population, train_chunk
+from iql_jax.engine import device_data
 from iql_jax.data import RewardTransform
 from iql_jax.data.transitions import Transitions
 from iql_jax.evaluation import resolve_eval_env
