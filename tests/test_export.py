@@ -18,7 +18,7 @@ from iql_jax import cli
 from iql_jax.config import DataConfig, RunConfig, TrainConfig, get_preset
 from iql_jax.errors import ExportError, RunError
 from iql_jax.export import actor_layers, export_policy, load_stablehlo, stablehlo_program
-from iql_jax.policy import load_member
+from iql_jax.runs.rundir import load_member
 from iql_jax.runs import train
 from iql_jax.runs.prepare import prepare
 

@@ -215,3 +215,42 @@ def test_constant_actor_lr():
         assert float(agent.actor_lr(h, 10**6)) == pytest.approx(3e-3)
     assert float(agent.actor_lr(engine.member(constant_actor_lr(states, 1e-5), 1).hyper, 7)) == pytest.approx(1e-5)
     _leaves_equal(const.actor.opt_state, states.actor.opt_state)  # Adam moments carry over
+
+
+class TwoTasks(gym.Env):
+    """FrankaKitchen's success report without the kitchen: ``tasks_to_complete`` shrinks as tasks are done (a step
+    with a positive action does the next one); two steps an episode."""
+
+    observation_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+    action_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+    TASKS = ["kettle", "microwave"]
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t, self.done = 0, 0
+        return np.zeros(1, np.float32), {}
+
+    def step(self, action):
+        self.t += 1
+        self.done += int(float(action[0]) > 0)
+        info = {"tasks_to_complete": self.TASKS[self.done:], "episode_task_completions": self.TASKS[:self.done]}
+        return np.zeros(1, np.float32), float(self.done), False, self.t >= 2, info
+
+
+def test_online_episodes_count_kitchen_success_as_evaluation_does():
+    """One success definition (evaluation.step_success): a kitchen episode succeeds when no task is left open."""
+    from iql_jax.evaluation import step_success
+    from iql_jax.finetune.online import _Members
+
+    members = _Members(TwoTasks, 2, 1, 1, env_seed=0)
+    try:
+        obs = members.reset_all(0)
+        rows, rewards = np.zeros((2, 2, 5), np.float32), np.zeros((2, 2), np.float32)
+        for j, actions in enumerate(([[1.0], [1.0]], [[1.0], [-1.0]])):  # member 1 does only the kettle
+            members.step(obs, np.asarray(actions, np.float32), rows, rewards, j)
+        stats = members.episode_stats()
+    finally:
+        members.close()
+    np.testing.assert_array_equal(stats["online/success"], [1.0, 0.0])
+    np.testing.assert_array_equal(stats["online/return"], [1.0 + 2.0, 1.0 + 1.0])  # the tasks done so far, per step
+    assert step_success({"tasks_to_complete": [], "episode_task_completions": TwoTasks.TASKS}) is True

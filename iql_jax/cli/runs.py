@@ -162,8 +162,10 @@ def presets_command() -> int:
 
 
 def require_runs(run_dirs) -> None:
-    missing = [d for d in run_dirs if not (Path(d) / "eval.csv").is_file()]
+    from iql_jax.runs.rundir import EVAL_FILE
+
+    missing = [d for d in run_dirs if not (Path(d) / EVAL_FILE).is_file()]
     if missing:
-        raise IQLError(f"{', '.join(missing)}: not a run directory with evaluations (no eval.csv)")
+        raise IQLError(f"{', '.join(missing)}: not a run directory with evaluations (no {EVAL_FILE})")
 
 

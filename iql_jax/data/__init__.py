@@ -32,11 +32,22 @@ __all__ = [
     "builtin_dataset_id", "builtin_names", "cached_builtins", "clip_actions", "data_dir", "episode_ends_from",
     "fit_observation_stats", "fit_reward_transform", "flatten_observation", "load_builtin",
     "load_d4rl_hdf5", "load_dataset", "load_minari", "local_minari_datasets", "make_transitions", "minari_root",
-    "observation_layout", "parse_steps", "qlearning_rows", "read_hdf5_key", "read_only", "split_size_suffix",
+    "observation_layout", "parse_steps", "qlearning_rows", "read_hdf5_key", "read_only", "source_kind",
+    "split_size_suffix",
     "trajectory_returns",
 ]
 
 _HDF5_SUFFIXES = (".hdf5", ".h5")
+
+
+def source_kind(source: str) -> str:
+    """``"builtin"`` (a built-in name, with or without a size suffix), ``"hdf5"`` (a D4RL-layout file) or
+    ``"minari"`` (anything else: a Minari id or directory); which loader, and so which options, apply."""
+    if str(source).partition(":")[0] in builtin_names():
+        return "builtin"
+    path = Path(source).expanduser()
+    is_minari_file = path.name == "main_data.hdf5" and (path.parent / "metadata.json").is_file()
+    return "hdf5" if path.suffix.lower() in _HDF5_SUFFIXES and not is_minari_file else "minari"
 
 
 def load_dataset(source: str, *, steps: int | None = None, seed: int | None = None, progress: bool = True,
@@ -58,8 +69,8 @@ def load_dataset(source: str, *, steps: int | None = None, seed: int | None = No
             datasets), or it is malformed.
         ConfigError: an option that does not apply to this kind of source, or a bad size suffix.
     """
-    name = str(source).partition(":")[0]
-    if name in builtin_names():
+    kind = source_kind(source)
+    if kind == "builtin":
         if max_episode_steps is not None:
             raise ConfigError("max_episode_steps applies only to D4RL .hdf5 files")
         name, steps = split_size_suffix(source, steps)
@@ -69,7 +80,7 @@ def load_dataset(source: str, *, steps: int | None = None, seed: int | None = No
     path = Path(source).expanduser()
     if path.name == "main_data.hdf5" and (path.parent / "metadata.json").is_file():
         return load_minari(path.parent)  # a Minari data file given directly
-    if path.suffix.lower() in _HDF5_SUFFIXES:
+    if kind == "hdf5":
         return load_d4rl_hdf5(path, max_episode_steps, env_id)
     if max_episode_steps is not None:
         raise ConfigError("max_episode_steps applies only to D4RL .hdf5 files")
