@@ -74,9 +74,10 @@ def print_result(result) -> None:
             print(f"final {label}{setting}: {g['last_mean']:.1f} ± {g['last_std']:.1f} (last), "
                   f"{g['best_mean']:.1f} ± {g['best_std']:.1f} (best) over {g['seeds']} seed(s)")
         from iql_jax.runs.meaning import score_meaning
+        from iql_jax.runs.rundir import RunRecord
 
-        if (meaning := score_meaning(result.run_dir)) is not None:
-            print(meaning)
+        record = RunRecord.read(result.run_dir)
+        print(score_meaning(record.eval_env.env_id if record.eval_env else None, record.ref_scores, record.score))
     print(f"run directory: {result.run_dir}")
     for name, path in s.get("files", {}).items():
         print(f"{name}: {path}")

@@ -24,7 +24,7 @@ import numpy as np
 
 from iql_jax.errors import IQLError
 from iql_jax.runs.logs import read_eval
-from iql_jax.runs.report import _record
+from iql_jax.runs.rundir import CONFIG_FILE, RunRecord
 from iql_jax.runs.stats import last_and_best, score_key
 
 METRICS = ("IQM", "mean", "median", "optimality gap")
@@ -76,11 +76,11 @@ def score_matrices(run_dirs: Sequence[str | Path], select: Literal["last", "best
     keys = set()
     for run_dir in expand_runs(run_dirs):
         evals = read_eval(run_dir)
-        record = _record(run_dir)
+        record = RunRecord.read(run_dir) if (run_dir / CONFIG_FILE).is_file() else None
         key = score_key(evals)
         keys.add(key)
-        task = record.get("dataset", {}).get("name", run_dir.name)
-        preset = record.get("config", {}).get("preset", "?")
+        task = record.dataset.name if record else run_dir.name
+        preset = record.config.preset if record else "?"
         by_setting = defaultdict(list)
         for r in evals:
             by_setting[r.get("setting", "") or ""].append(r)

@@ -79,11 +79,10 @@ def record_videos(run_dir: str | Path, episodes: int = 1, checkpoint: str | Path
     choose_gl_backend()
     from iql_jax import engine
     from iql_jax.evaluation import EvalEnvSpec
-    from iql_jax.runs.records import eval_spec_from_record
-    from iql_jax.runs.trainer import load_run
+    from iql_jax.runs.rundir import load_run
 
     states, members, record, _ = load_run(run_dir, checkpoint)
-    spec = eval_spec_from_record(record)
+    spec = record.eval_env
     if spec is None:
         raise IQLError(f"{run_dir}: the run records no evaluation environment")
     if env is not None:
