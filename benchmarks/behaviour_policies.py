@@ -6,7 +6,8 @@ the directional ant's walking (speed along its direction; following random waypo
    evaluation used other reset seeds, so they agree within the episodes' spread, not exactly).
 2. The directional ant (``antdir``): mean velocity along z over ``--episodes`` 1000-step episodes (z re-drawn every
    100 steps), and how often it reaches a sequence of random waypoints 4–8 m apart in the open arena, steering by
-   the unit direction to the current waypoint (a waypoint counts as reached within 0.5 m, within 300 steps).
+   the unit direction to the current waypoint (a waypoint counts as reached within 0.5 m, within 300 steps), fed
+   raw and through ``steer`` (the world turned so every direction is the one the policy walks best).
 
 Run: ``python benchmarks/behaviour_policies.py [--episodes 10] [--keys hopper halfcheetah ...]``. Prints figures.
 """
@@ -20,7 +21,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np
 
-from iql_jax.behaviour.directional import DirectionalAnt
+from iql_jax.behaviour.directional import DirectionalAnt, steer
 from iql_jax.behaviour.policy import to_bounds
 from iql_jax.behaviour.shipped import RECIPES, load_shipped, shipped_dir, shipped_record
 from iql_jax.evaluation import EvalEnvSpec
@@ -73,6 +74,15 @@ def directional_ant(episodes: int) -> None:
                 break
     print(f"antdir       speed along z: {np.mean(speeds):.2f} m/s (mean over {len(speeds):,} steps, "
           f"{episodes} episodes)", flush=True)
+    for steered in (False, True):
+        reached, tried = follow_waypoints(policy, env, episodes, steered)
+        how = "through steer()" if steered else "raw direction  "
+        print(f"antdir       waypoints reached {how}: {reached}/{tried} ({reached / max(tried, 1):.0%}; 4-8 m "
+              "apart, within 300 steps, 0.5 m radius)", flush=True)
+
+
+def follow_waypoints(policy, env, episodes: int, steered: bool) -> tuple[int, int]:
+    """Random waypoints 4-8 m apart in the open arena, the policy fed the unit direction to the current one."""
     rng = np.random.default_rng(1)
     reached = tried = 0
     for e in range(episodes):
@@ -88,13 +98,14 @@ def directional_ant(episodes: int) -> None:
                 if np.linalg.norm(d) <= 0.5:
                     reached += 1
                     break
-                ant_obs, _, terminated, _, _ = ant.step(policy.act(np.concatenate([ant_obs, d / np.linalg.norm(d)])))
+                z = d / np.linalg.norm(d)
+                action = steer(policy, ant_obs, z) if steered else policy.act(np.concatenate([ant_obs, z]))
+                ant_obs, _, terminated, _, _ = ant.step(action)
                 if terminated:
                     break
             if terminated:
                 break
-    print(f"antdir       waypoints reached: {reached}/{tried} ({reached / max(tried, 1):.0%}; 4-8 m apart, within "
-          "300 steps, 0.5 m radius)", flush=True)
+    return reached, tried
 
 
 def main():

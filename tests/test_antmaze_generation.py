@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from iql_jax.behaviour import sac
-from iql_jax.behaviour.directional import DirectionalAnt
+from iql_jax.behaviour.directional import DirectionalAnt, steer, turn_observation
 from iql_jax.behaviour.policy import load_policy_file, save_policy
 from iql_jax.behaviour.sac import SACConfig
 from iql_jax.data.generate_antmaze import VARIANTS, AntDriver, _cells, collect_antmaze
@@ -43,6 +43,47 @@ def test_directional_reward_is_the_velocity_along_z_and_z_is_redrawn_every_100_s
             break
     again, _ = DirectionalAnt().reset(seed=3)
     np.testing.assert_array_equal(again[-2:], z0)  # seeded
+
+
+def test_turned_observation_is_the_observation_of_the_physically_turned_ant():
+    """steer's premise: turn the whole simulated ant by an angle about the vertical axis (position, orientation,
+    world-frame linear velocity; the free joint's angular velocity is body-frame and stays), apply the same
+    actions to both, and the turned ant's observation stays turn_observation of the original's."""
+    angle = 2.1
+    a, b = DirectionalAnt().unwrapped, DirectionalAnt().unwrapped
+    a.reset(seed=5)
+    rng = np.random.default_rng(0)
+    for _ in range(20):  # walk a little, so velocities and orientation are not the reset's
+        a.step(rng.uniform(-1, 1, 8))
+    qpos, qvel = a.data.qpos.copy(), a.data.qvel.copy()
+    c, s = np.cos(angle), np.sin(angle)
+    turn = np.array([[c, -s], [s, c]])
+    qpos[:2], qvel[:2] = turn @ qpos[:2], turn @ qvel[:2]
+    w, x, y, z = qpos[3:7]
+    h, k = np.cos(angle / 2), np.sin(angle / 2)
+    qpos[3:7] = [h * w - k * z, h * x - k * y, h * y + k * x, h * z + k * w]
+    b.reset(seed=5)
+    b.set_state(qpos, qvel)
+    np.testing.assert_allclose(b._get_obs(), turn_observation(a._get_obs(), angle), atol=1e-12)
+    for _ in range(30):
+        action = rng.uniform(-1, 1, 8)
+        obs_a, *_ = a.step(action)
+        obs_b, *_ = b.step(action)
+        np.testing.assert_allclose(obs_b, turn_observation(obs_a, angle), atol=1e-6)
+    np.testing.assert_allclose(b.data.qpos[:2], turn @ a.data.qpos[:2], atol=1e-6)
+
+
+def test_steer_turns_the_command_to_the_policys_heading():
+    """With a policy that records what it is asked, steer hands it the turned state and the fixed heading."""
+    seen = []
+    policy = SimpleNamespace(act=lambda o, noise=None: seen.append(o) or np.zeros(8))
+    obs = np.random.default_rng(1).normal(size=27)
+    heading = 0.4
+    steer(policy, obs, np.array([0.0, -1.0]), heading=heading)
+    np.testing.assert_allclose(seen[0][-2:], [np.cos(heading), np.sin(heading)])
+    np.testing.assert_allclose(seen[0][:27], turn_observation(obs, heading + np.pi / 2))
+    steer(policy, obs, np.array([np.cos(heading), np.sin(heading)]), heading=heading)
+    np.testing.assert_allclose(seen[1][:27], obs, atol=1e-12)  # already the heading: nothing turns
 
 
 def test_planner_next_waypoint_against_a_hand_worked_bfs():

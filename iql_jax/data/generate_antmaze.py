@@ -3,8 +3,9 @@ BFS waypoints, with N(0, 0.2) action noise (``shared/reference/behaviour-data.md
 
 The driver (:class:`AntDriver`): each step it asks the maze planner (the PointMaze generator's
 :class:`~iql_jax.data.generate_maze.WaypointController`, the same BFS over cells) for the next waypoint, feeds
-the shipped ``antdir`` policy the ant's own observation plus the unit direction to it, samples an action and adds
-N(0, 0.2) noise, clipped to [−1, 1], as D4RL's ``--noisy`` collection did.
+the shipped ``antdir`` policy the ant's own observation plus the unit direction to it (through
+:func:`~iql_jax.behaviour.directional.steer`, which turns the world so every direction is one the policy walks
+well), samples an action and adds N(0, 0.2) noise, clipped to [−1, 1], as D4RL's ``--noisy`` collection did.
 
 The variants, on gymnasium-robotics ``AntMaze_{UMaze,Medium,Large}-v4`` (``continuing_task=True,
 reset_target=False``; episodes of 700 steps on the U-maze, 1000 elsewhere, as D4RL's timeouts):
@@ -33,6 +34,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from iql_jax.behaviour.directional import steer
 from iql_jax.behaviour.policy import BehaviourPolicy
 from iql_jax.behaviour.shipped import load_shipped
 from iql_jax.data.generate_maze import WaypointController, make_env
@@ -77,7 +79,9 @@ class AntDriver:
     def __call__(self, obs: dict, goal) -> np.ndarray:
         z = self.direction(obs["achieved_goal"], goal)
         act_dim = self.policy.act_dim
-        action = self.policy.act(np.concatenate([obs["observation"], z]), self.rng.standard_normal(act_dim))
+        if not z.any():  # on the goal itself: any heading, the goal is reached
+            z = np.array([1.0, 0.0])
+        action = steer(self.policy, obs["observation"], z, self.rng.standard_normal(act_dim))
         return np.clip(action + self.rng.normal(0.0, self.noise_std, act_dim), -1.0, 1.0).astype(np.float32)
 
 
