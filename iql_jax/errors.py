@@ -19,7 +19,7 @@ class DataError(IQLError):
 
     def __init__(self, source: str, field: str | None, expected: str, found: str):
         self.source, self.field, self.expected, self.found = str(source), field, expected, found
-        where = f"{self.source}: {field}" if field else self.source
+        where = f"{shorten(self.source)}: {shorten(field)}" if field else shorten(self.source)
         super().__init__(f"{where}: expected {expected}, found {found}")
 
 
@@ -43,6 +43,22 @@ class ExportError(IQLError):
     """A policy cannot be exported (a missing optional extra, a network the exporter does not know)."""
 
 
+MAX_QUOTED = 200
+
+
+def shorten(text: str, limit: int = MAX_QUOTED) -> str:
+    """``text`` as it is if it has at most ``limit`` characters, else its start and end around ``...``.
+
+    A path or name quoted in a message keeps the message one readable line even when the user typed 10,000
+    characters; both ends stay, since a path's end (the file) and its start (where it lives) are what tell it apart.
+    """
+    text = str(text)
+    if len(text) <= limit:
+        return text
+    keep = (limit - 5) // 2
+    return f"{text[:keep]} ... {text[-keep:]}"
+
+
 def user_fault(exc: BaseException) -> str | None:
     """The one-line message for a non-:class:`IQLError` failure the user can fix, or ``None`` for a bug.
 
@@ -54,7 +70,7 @@ def user_fault(exc: BaseException) -> str | None:
         return ("out of memory (MemoryError): the data or the population does not fit in RAM; use fewer --seeds, "
                 "a smaller dataset, or a machine with more memory")
     if isinstance(exc, OSError):
-        where = ": ".join(str(f) for f in (exc.filename, exc.filename2) if f) or "a file operation"
+        where = ": ".join(shorten(f) for f in (exc.filename, exc.filename2) if f) or "a file operation"
         advice = _OS_ADVICE.get(exc.errno, "check the path and its permissions")
         return f"{where}: {exc.strerror or exc} ({type(exc).__name__}); {advice}"
     text = str(exc)
@@ -75,4 +91,6 @@ _OS_ADVICE = {
     errno.EPERM: "operation not permitted: choose a directory you can write (--out) or fix its permissions",
     errno.EROFS: "read-only file system: choose another --out",
     errno.ENOENT: "no such file or directory: check the path",
+    errno.ELOOP: "a loop of symbolic links: point the link at a real file",
+    errno.ENAMETOOLONG: "a name longer than the file system allows: use a shorter name",
 }

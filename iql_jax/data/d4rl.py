@@ -17,9 +17,11 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from iql_jax.data.limits import check_declared_shape, check_links
+from iql_jax.data.hdf5_read import read_field
+from iql_jax.data.limits import LoadBudget, check_declared_shape, check_links
+from iql_jax.data.paths import check_regular_file
 from iql_jax.data.transitions import Dataset, DatasetInfo
-from iql_jax.data.validate import DataWarning, make_transitions
+from iql_jax.data.validate import DataWarning, check_float_values, make_transitions
 from iql_jax.errors import ConfigError, DataError
 from iql_jax.tasks import find_task_of
 
@@ -117,10 +119,7 @@ def read_hdf5_key(path, key: str) -> np.ndarray:
 
 
 def _check_is_file(path: Path) -> None:
-    if path.is_dir():
-        raise DataError(str(path), None, "an HDF5 file", "a directory")
-    if not path.exists():
-        raise DataError(str(path), None, "an existing HDF5 file", "no such file")
+    check_regular_file(path, what="an HDF5 file")  # a FIFO would block h5py.File forever, a link loop say "missing"
 
 
 def _read_qlearning(f: h5py.File, source: str, max_episode_steps: int | None) -> dict:
@@ -137,9 +136,11 @@ def _read_qlearning(f: h5py.File, source: str, max_episode_steps: int | None) ->
                         "neither")
     n = f["observations"].shape[0] if f["observations"].ndim else 0
     vectors = ("rewards", "terminals") + (("timeouts",) if has_timeouts else ())
+    budget = LoadBudget(source)
     for key in REQUIRED_KEYS + (("timeouts",) if has_timeouts else ()):
         dset = f[key]
-        check_declared_shape(source, key, dset)
+        # observations: the stored array, its float32 copy, and the two row selections of it
+        check_declared_shape(source, key, dset, budget, copies=4 if key == "observations" else 3)
         if dset.dtype.kind not in "biuf":
             raise DataError(source, key, "a numeric array", f"dtype {dset.dtype}")
         if dset.ndim == 0 or dset.shape[0] != n:
@@ -157,12 +158,12 @@ def _read_qlearning(f: h5py.File, source: str, max_episode_steps: int | None) ->
     terminals = _flags(f, "terminals", source)  # they select rows, so they must be clean flags first
     timeouts = _flags(f, "timeouts", source) if has_timeouts else None
     rows = qlearning_rows(terminals, timeouts, max_episode_steps)
-    observations = f["observations"].astype(np.float32)[()]
+    observations = _floats(f, "observations", source)
     arrays = {
         "observations": observations[rows],
         "next_observations": observations[rows + 1],
-        "actions": f["actions"].astype(np.float32)[()][rows],
-        "rewards": _vector(f, "rewards")[rows],
+        "actions": _floats(f, "actions", source)[rows],
+        "rewards": _vector(f, "rewards", source)[rows],
         "terminals": terminals[rows],
         "timeouts": np.zeros(len(rows), dtype=np.float32),
     }
@@ -194,7 +195,7 @@ def _paired_time_limit(source: str, env_id: str | None, name: str) -> int | None
 
 
 def _flags(f: h5py.File, key: str, source: str) -> np.ndarray:
-    values = _vector(f, key)
+    values = _vector(f, key, source)
     bad = (values != 0) & (values != 1)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
@@ -202,8 +203,15 @@ def _flags(f: h5py.File, key: str, source: str) -> np.ndarray:
     return values
 
 
-def _vector(f: h5py.File, key: str) -> np.ndarray:
+def _vector(f: h5py.File, key: str, source: str) -> np.ndarray:
     """A 1-D float32 column, squeezing D4RL's (N, 1) layout."""
-    dset = f[key]
-    data = dset.astype(np.float32)[()] if dset.dtype.kind != "b" else dset[()].astype(np.float32)
+    data = _floats(f, key, source)
     return data[:, 0] if data.ndim == 2 and data.shape[1] == 1 else data
+
+
+def _floats(f: h5py.File, key: str, source: str) -> np.ndarray:
+    """``f[key]`` as float32, read intact (a corrupt chunk names its rows) and checked to fit float32 before the
+    cast, which would turn 1e39 into inf silently."""
+    data = read_field(source, key, f[key])
+    check_float_values(source, key, data)
+    return data.astype(np.float32, copy=False)

@@ -27,10 +27,12 @@ from typing import Any, NamedTuple
 import h5py
 import numpy as np
 
-from iql_jax.data.limits import check_declared_shape, check_episode_widths, open_episode
+from iql_jax.data.hdf5_read import read_field
+from iql_jax.data.limits import LoadBudget, check_declared_shape, check_episode_widths, open_episode
+from iql_jax.data.paths import special_kind
 from iql_jax.data.spaces import GOAL_KEYS, flatten_observation, observation_layout
 from iql_jax.data.transitions import Dataset, DatasetInfo, GoalArrays, read_only
-from iql_jax.data.validate import make_transitions
+from iql_jax.data.validate import check_float_values, make_transitions
 from iql_jax.errors import DataError
 from iql_jax.tasks import domain_of
 
@@ -75,12 +77,13 @@ def load_minari(dataset_id_or_path) -> Dataset:
     main_file = data_dir / "main_data.hdf5"
     env_spec = metadata.get("env_spec")
     env_id = _env_id(env_spec)
-    layout, dict_keys = _layout(metadata, data_dir / "metadata.json", env_id)
+    layout, dict_keys, spaces = _layout(metadata, data_dir / "metadata.json", env_id)
     goal_keys = tuple(k for k in GOAL_KEYS if k in dict_keys)
     try:
         arrays, boundaries, goal_arrays = _read_episodes(main_file, layout, goal_keys)
     except OSError as e:
         raise DataError(str(main_file), None, "a readable HDF5 file", f"{type(e).__name__}: {e}") from e
+    _check_against_spaces(data_dir / "metadata.json", metadata, spaces, layout, arrays)
     transitions = make_transitions(str(main_file), field_names=_MESSAGE_NAMES, **arrays)
     ends = np.maximum(np.asarray(transitions.episode_ends), boundaries)
     transitions = transitions._replace(episode_ends=read_only(ends))
@@ -92,8 +95,8 @@ def load_minari(dataset_id_or_path) -> Dataset:
     info = DatasetInfo(
         name=name, source=str(data_dir.parent), domain=extra.pop("domain", None) or domain_of(env_id or name),
         env_spec=env_spec, eval_env_spec=metadata.get("eval_env_spec", env_spec),
-        ref_min_score=_optional_float(metadata.get("ref_min_score")),
-        ref_max_score=_optional_float(metadata.get("ref_max_score")), extra=extra)
+        ref_min_score=_optional_float(metadata, "ref_min_score", data_dir / "metadata.json"),
+        ref_max_score=_optional_float(metadata, "ref_max_score", data_dir / "metadata.json"), extra=extra)
     goals = GoalArrays(goal_arrays["achieved_goal"], goal_arrays["desired_goal"]) \
         if len(goal_arrays) == len(GOAL_KEYS) else None
     return Dataset(transitions, info, goals)
@@ -172,8 +175,12 @@ def minari_datasets_path(root):
 
 
 def _resolve(arg: str) -> Path:
-    """The ``data/`` directory of a dataset given by path or id, checked to hold both Minari files."""
+    """The ``data/`` directory of a dataset given by path or id, checked to hold both Minari files (regular files:
+    a named pipe would block the reader)."""
     path = Path(arg).expanduser()
+    kind = special_kind(path)
+    if kind is not None and kind != "a directory":
+        raise DataError(arg, None, "a Minari dataset directory or id", kind)
     if not path.is_dir():
         root = minari_root()
         path = root / arg
@@ -183,6 +190,8 @@ def _resolve(arg: str) -> Path:
                             f"(local: {', '.join(local) or 'none'})", "neither")
     data_dir = path / "data" if (path / "data").is_dir() else path
     for file in ("main_data.hdf5", "metadata.json"):
+        if (kind := special_kind(data_dir / file)) is not None:
+            raise DataError(str(data_dir), file, "a regular file", kind)
         if not (data_dir / file).is_file():
             contents = ", ".join(sorted(p.name for p in data_dir.iterdir())) or "empty"
             raise DataError(str(data_dir), file, "a Minari dataset file", f"missing (directory holds: {contents})")
@@ -201,9 +210,9 @@ def _read_metadata(path: Path) -> dict:
     return metadata
 
 
-def _layout(metadata: dict, path: Path, env_id: str | None) -> tuple[tuple[str, ...] | None, tuple[str, ...]]:
-    """The dict keys to concatenate (``None`` for a Box observation space) and all the dict's keys; the action
-    space must be a Box."""
+def _layout(metadata: dict, path: Path, env_id: str | None) -> tuple[tuple[str, ...] | None, tuple[str, ...], dict]:
+    """The dict keys to concatenate (``None`` for a Box observation space), all the dict's keys, and the two
+    deserialized spaces; the action space must be a Box."""
     from minari.serialization import deserialize_space
 
     spaces = {}
@@ -216,12 +225,31 @@ def _layout(metadata: dict, path: Path, env_id: str | None) -> tuple[tuple[str, 
         raise DataError(str(path), "action_space", "a continuous Box", repr(spaces["action_space"]))
     obs_space = spaces["observation_space"]
     if type(obs_space).__name__ == "Box":
-        return None, ()
+        return None, (), spaces
     if type(obs_space).__name__ != "Dict" or any(type(s).__name__ != "Box" for s in obs_space.spaces.values()):
         raise DataError(str(path), "observation_space", "a Box or a Dict of Boxes", repr(obs_space))
     recorded = metadata.get(METADATA_PREFIX + "observation_layout")
     keys = tuple(obs_space.spaces)
-    return (tuple(recorded) if recorded else observation_layout(env_id, list(keys))), keys
+    return (tuple(recorded) if recorded else observation_layout(env_id, list(keys))), keys, spaces
+
+
+def _check_against_spaces(path: Path, metadata: dict, spaces: dict, layout, arrays: dict) -> None:
+    """The metadata's spaces and counts must describe the data: a contradiction means one of them is wrong, and
+    evaluation would build a network of the wrong width or an env the data did not come from."""
+    obs_space, act_space = spaces["observation_space"], spaces["action_space"]
+    widths = {"action_space": (act_space.shape, arrays["actions"].shape[1:])}
+    if layout is None:
+        widths["observation_space"] = (obs_space.shape, arrays["observations"].shape[1:])
+    else:  # the flattened Dict: the keys in layout, each flattened
+        declared = sum(int(np.prod(obs_space.spaces[k].shape)) for k in layout if k in obs_space.spaces)
+        widths["observation_space"] = ((declared,), arrays["observations"].shape[1:])
+    for field, (declared, found) in widths.items():
+        if int(np.prod(declared)) != int(np.prod(found)):
+            raise DataError(str(path), field, f"a space matching main_data.hdf5 (its rows have shape {found})",
+                            f"a space of shape {declared}")
+    declared, found = metadata.get("total_steps"), len(arrays["rewards"])
+    if declared is not None and (isinstance(declared, bool) or declared != found):
+        raise DataError(str(path), "total_steps", f"{found:,} (what main_data.hdf5 holds)", repr(declared))
 
 
 def _read_episodes(path: Path, layout: tuple[str, ...] | None, goal_keys: tuple[str, ...] = ()):
@@ -230,20 +258,28 @@ def _read_episodes(path: Path, layout: tuple[str, ...] | None, goal_keys: tuple[
     of step t was computed against, ``shared/reference/mazes.md`` §1)."""
     keys = tuple(dict.fromkeys((layout or ("",)) + goal_keys))
     parts: dict[str, list] = {k: [] for k in ("actions", "rewards", "terminals", "timeouts", *keys)}
+    # every field is held as stored and concatenated as float32; observations also as the two row selections
+    budget = LoadBudget(str(path))
+    observation_budget = _Copies(budget, 4)
+    budget = _Copies(budget, 2)
     with h5py.File(path, "r") as f:
         names = [k for k in f.keys() if k.startswith("episode_") and k[8:].isdigit()]
         for name in sorted(names, key=lambda k: int(k[8:])):
             group = open_episode(f, name, str(path))
-            rewards = _read(group, "rewards", path, name)
+            rewards = _read(group, "rewards", path, name, budget=budget)
+            if rewards.ndim != 1:  # a scalar has no len(); (T, 1) would broadcast against (T,) flags
+                raise DataError(str(path), f"{name}/rewards", "shape (T,): one reward per step",
+                                f"shape {rewards.shape}")
             steps = len(rewards)
             for field, minari_name in (("actions", "actions"), ("terminals", "terminations"),
                                        ("timeouts", "truncations")):
-                parts[field].append(_read(group, minari_name, path, name, steps))
+                parts[field].append(_read(group, minari_name, path, name, steps, budget=budget))
             parts["rewards"].append(rewards)
             obs_group = _open_group(group, "observations", path, name) if layout else group
             for key in keys:
                 label = f"observations/{key}" if layout else "observations"
-                parts[key].append(_read(obs_group, key or "observations", path, name, steps + 1, label))
+                parts[key].append(_read(obs_group, key or "observations", path, name, steps + 1, label,
+                                        budget=observation_budget))
     if not parts["rewards"]:
         raise DataError(str(path), None, "at least one episode_<i> group", "none")
     check_episode_widths(str(path), names, parts)
@@ -263,6 +299,11 @@ def _read_episodes(path: Path, layout: tuple[str, ...] | None, goal_keys: tuple[
     return arrays, boundaries, goals
 
 
+class _Copies(NamedTuple):
+    budget: LoadBudget
+    copies: int
+
+
 def _open_group(group, name: str, path: Path, episode: str):
     try:
         return h5py.h5g.open(group, name.encode())
@@ -271,7 +312,8 @@ def _open_group(group, name: str, path: Path, episode: str):
                         "missing or a dataset") from None
 
 
-def _read(group, name: str, path: Path, episode: str, rows: int | None = None, label: str | None = None):
+def _read(group, name: str, path: Path, episode: str, rows: int | None = None, label: str | None = None,
+          budget: _Copies | None = None):
     """Read one dataset with the low-level API (the fast path), checking its dtype and row count."""
     label = f"{episode}/{label or name}"
     try:
@@ -283,9 +325,10 @@ def _read(group, name: str, path: Path, episode: str, rows: int | None = None, l
     if rows is not None and (len(dset.shape) == 0 or dset.shape[0] != rows):
         expected = f"{rows} rows" + (" (T + 1, T = len(rewards))" if "observations" in label else "")
         raise DataError(str(path), label, expected, f"shape {dset.shape}")
-    check_declared_shape(str(path), label, dset)
-    out = np.empty(dset.shape, dtype=dset.dtype)
-    dset.read(h5py.h5s.ALL, h5py.h5s.ALL, out)
+    check_declared_shape(str(path), label, dset, budget and budget.budget, budget.copies if budget else 1)
+    out = read_field(str(path), label, dset)
+    if out.dtype.itemsize > 4:  # float64 beyond float32's range turns to inf in the cast: say where, in this file
+        check_float_values(str(path), label, out)
     return out
 
 
@@ -296,5 +339,10 @@ def _env_id(env_spec) -> str | None:
         return None
 
 
-def _optional_float(value) -> float | None:
-    return None if value is None else float(value)
+def _optional_float(metadata: dict, field: str, path: Path) -> float | None:
+    value = metadata.get(field)
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value):
+        return float(value)
+    raise DataError(str(path), field, "a finite number (or no entry)", repr(value)[:80])

@@ -27,6 +27,7 @@ from iql_jax.errors import DataError
 
 ACTION_TOLERANCE = 1e-3
 ACTION_WARN_LIMIT = 1.5
+_F32_MAX = float(np.finfo(np.float32).max)
 CONTINUITY_THRESHOLD = 1e-6  # official ``dones_float``: ||obs[i+1] - next_obs[i]|| > 1e-6 starts a new trajectory
 _FLOAT_FIELDS = ("observations", "actions", "rewards", "next_observations")
 _FLAG_FIELDS = ("terminals", "timeouts", "episode_ends")
@@ -90,11 +91,11 @@ def make_transitions(
 
     out = {}
     for field, array in arrays.items():
-        converted = np.ascontiguousarray(array, dtype=np.float32)
         if field in _FLOAT_FIELDS:
-            _check_finite(source, names.get(field, field), converted)
-        else:
-            _check_flags(source, names.get(field, field), converted)
+            check_float_values(source, names.get(field, field), array)
+        converted = np.ascontiguousarray(array, dtype=np.float32)
+        if field not in _FLOAT_FIELDS:
+            check_flags(source, names.get(field, field), converted)
         out[field] = converted
     out["actions"] = _checked_actions(source, names.get("actions", "actions"), out["actions"])
     if "episode_ends" in out:
@@ -141,21 +142,39 @@ def _checked_shape(source: str, label: str, field: str, array: np.ndarray) -> np
     return array
 
 
-def _check_finite(source: str, label: str, array: np.ndarray) -> None:
-    if np.isfinite(array.sum(dtype=np.float64)):  # one pass, no temporary; exact search only on failure
+def check_float_values(source: str, label: str, array: np.ndarray, row_offset: int = 0) -> None:
+    """Finite values that fit float32: a wider float beyond ±3.4e38 would become ±inf in the cast, silently.
+
+    Row numbers in the message are ``row_offset`` + the row in ``array``, so a reader that checks the file's arrays
+    before it selects or concatenates rows quotes the file's own rows.
+    """
+    if array.dtype.kind != "f" or array.size == 0:
         return
-    bad = ~np.isfinite(array.reshape(len(array), -1)).all(axis=1)
+    wide = array.dtype.itemsize > 4
+    if np.isfinite(array.sum(dtype=np.float64)) and not (wide and max(array.max(), -array.min()) > _F32_MAX):
+        return  # one pass (two for wide floats), no temporary; the exact search runs only on failure
+    rows = array.reshape(len(array), -1) if array.ndim else array.reshape(1, 1)
+    finite = np.isfinite(rows)
+    bad = ~finite.all(axis=1)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        raise DataError(source, label, "finite float32 values",
-                        f"{int(bad.sum())} rows with NaN/Inf (first: row {row})")
+        raise DataError(source, label, "finite values", f"{int(bad.sum())} rows with NaN/Inf (first: row "
+                        f"{row + row_offset}, {rows[row][~finite[row]][0]!r})")
+    over = (np.abs(rows) > _F32_MAX).any(axis=1)
+    row = int(np.flatnonzero(over)[0])
+    value = rows[row][np.abs(rows[row]) > _F32_MAX][0]
+    raise DataError(source, label, f"values within float32's range (|x| <= {_F32_MAX:.4g})",
+                    f"{float(value):.4g} at row {row + row_offset} ({int(over.sum())} rows overflow to inf when cast "
+                    "to float32; rescale the data)")
 
 
-def _check_flags(source: str, label: str, array: np.ndarray) -> None:
+def check_flags(source: str, label: str, array: np.ndarray, row_offset: int = 0) -> None:
+    """Only 0 and 1 (terminals, timeouts, episode ends)."""
     bad = (array != 0) & (array != 1)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        raise DataError(source, label, "only 0 and 1", f"{array[row]!r} at row {row} ({int(bad.sum())} such rows)")
+        raise DataError(source, label, "only 0 and 1", f"{array[row]!r} at row {row + row_offset} "
+                        f"({int(bad.sum())} such rows)")
 
 
 def _checked_actions(source: str, label: str, actions: np.ndarray) -> np.ndarray:

@@ -1,0 +1,47 @@
+"""Fault class: values a file holds that the loader cannot use as they are (a 0-d reward, a reference score that is
+not a number, float64 data beyond float32's range). Each ends in one line, exit 2, with the file's own row."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from tests.fault_files import d4rl_file, inspect_error, minari_dataset, replace_field
+
+
+def test_minari_rewards_0d(tmp_path, monkeypatch, capsys):
+    directory = minari_dataset(tmp_path / "minari", monkeypatch)
+    main = directory / "data" / "main_data.hdf5"
+    replace_field(main, "episode_1/rewards", np.float32(1.0))
+    err = inspect_error(capsys, directory)
+    assert err == f"error: {main}: episode_1/rewards: expected shape (T,): one reward per step, found shape ()\n"
+
+
+def test_reference_score_not_a_number(tmp_path, monkeypatch, capsys):
+    directory = minari_dataset(tmp_path / "minari", monkeypatch)
+    meta = directory / "data" / "metadata.json"
+    metadata = json.loads(meta.read_text())
+    meta.write_text(json.dumps({**metadata, "ref_min_score": "x", "ref_max_score": 10.0}))
+    err = inspect_error(capsys, directory)
+    assert err == f"error: {meta}: ref_min_score: expected a finite number (or no entry), found 'x'\n"
+
+
+def test_float64_beyond_float32_in_a_d4rl_file(tmp_path, capsys):
+    rewards = np.zeros(40)
+    rewards[17] = 1e39  # finite in float64, inf once cast
+    path = d4rl_file(tmp_path / "big.hdf5", rewards=rewards)
+    err = inspect_error(capsys, path)
+    assert err.startswith(f"error: {path}: rewards: expected values within float32's range (|x| <= 3.403e+38), "
+                          "found 1e+39 at row 17 (1 rows overflow to inf")
+
+
+def test_float64_beyond_float32_in_a_minari_episode(tmp_path, monkeypatch, capsys):
+    directory = minari_dataset(tmp_path / "minari", monkeypatch)
+    main = directory / "data" / "main_data.hdf5"
+    observations = np.zeros((12, 3))
+    observations[5, 2] = -3e40
+    replace_field(main, "episode_1/observations", observations)
+    err = inspect_error(capsys, directory)
+    assert err.startswith(f"error: {main}: episode_1/observations: expected values within float32's range "
+                          "(|x| <= 3.403e+38), found -3e+40 at row 5 ")
