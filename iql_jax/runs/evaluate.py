@@ -41,6 +41,18 @@ def evaluate_run(run_dir: str | Path, episodes: int = 10, checkpoint: str | Path
         IQLError: no checkpoint, no recorded evaluation environment, or ``env`` does not fit the run's data.
     """
     states, members, record, step = load_run(run_dir, checkpoint)
+    spec = eval_spec(record, run_dir, env)
+    result = evaluate(engine.population_policy(states), spec, len(members), episodes, seed=seed,
+                      ref_scores=record.ref_scores, score=record.score)
+    return RunEvaluation(result, members, step, spec.env_id, episodes)
+
+
+def eval_spec(record, run_dir, env: str | None = None) -> EvalEnvSpec:
+    """The environment a run is evaluated in: the one it records, or ``env`` instead (its dimensions checked).
+
+    Raises:
+        IQLError: the run records no evaluation environment, or ``env`` does not fit the run's data.
+    """
     spec = record.eval_env
     if spec is None:
         raise IQLError(f"{run_dir}: the run records no evaluation environment")
@@ -51,6 +63,4 @@ def evaluate_run(run_dir: str | Path, episodes: int = 10, checkpoint: str | Path
             check_dimensions(made, record.dataset.obs_dim, record.dataset.act_dim, str(run_dir))
         finally:
             made.close()
-    result = evaluate(engine.population_policy(states), spec, len(members), episodes, seed=seed,
-                      ref_scores=record.ref_scores, score=record.score)
-    return RunEvaluation(result, members, step, spec.env_id, episodes)
+    return spec

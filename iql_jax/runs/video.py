@@ -79,14 +79,11 @@ def record_videos(run_dir: str | Path, episodes: int = 1, checkpoint: str | Path
     choose_gl_backend()
     from iql_jax import engine
     from iql_jax.evaluation import EvalEnvSpec
+    from iql_jax.runs.evaluate import eval_spec
     from iql_jax.runs.rundir import load_run
 
     states, members, record, _ = load_run(run_dir, checkpoint)
-    spec = record.eval_env
-    if spec is None:
-        raise IQLError(f"{run_dir}: the run records no evaluation environment")
-    if env is not None:
-        spec = EvalEnvSpec(env, observation_layout=spec.observation_layout)
+    spec = eval_spec(record, run_dir, env)
     spec = EvalEnvSpec(spec.env_id, {**spec.kwargs, "render_mode": "rgb_array", "width": size, "height": size},
                        spec.max_episode_steps, spec.observation_layout)
     policy = engine.population_policy(states)
