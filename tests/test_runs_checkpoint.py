@@ -1,4 +1,5 @@
-"""runs.checkpoint (the file format) and the checkpoints of a run directory (runs.rundir): atomic writes, version warnings, damaged files, keeping the last k."""
+"""runs.checkpoint (the file format) and a run's checkpoints (runs.rundir): atomic writes, version warnings, damaged
+files, keeping the last k."""
 
 from __future__ import annotations
 
