@@ -101,8 +101,10 @@ def _fstate(members=MEMBERS, seed=0):
 
 
 def _run(factory, steps, members=MEMBERS, rt=RewardTransform(1.0, -1.0), **kwargs):
+    """The final state and one row per chunk: its update metrics, episode statistics and online step."""
     kwargs.setdefault("segment_steps", steps)
-    return finetune(_fstate(members), offline_data(), factory, steps, reward_transform=rt, **kwargs)
+    fstate, chunks = finetune(_fstate(members), offline_data(), factory, steps, reward_transform=rt, **kwargs)
+    return fstate, [{**c.metrics, **c.observed, "online_step": c.step} for c in chunks]
 
 
 def _stored(fstate, member=0):
@@ -171,8 +173,9 @@ def test_resume_from_serialised_state_is_bit_exact():
 def test_the_yielded_state_and_metrics_per_chunk():
     seen = []
     spec_like = types.SimpleNamespace(make=go_right)  # an EvalEnvSpec is used through .make() only
-    for fstate, metrics in finetune_iter(_fstate(), offline_data(), spec_like, 40, reward_transform=RewardTransform(),
-                                         segment_steps=40, chunk_steps=20):
+    for chunk in finetune_iter(_fstate(), offline_data(), spec_like, 40, reward_transform=RewardTransform(),
+                               segment_steps=40, chunk_steps=20):
+        fstate, metrics = chunk.carry, {**chunk.metrics, **chunk.observed, **chunk.timing}
         seen.append((int(fstate.online_step), int(np.asarray(fstate.buffer.size)[0])))
         assert metrics["critic/loss"].shape == (MEMBERS,) and np.all(np.isfinite(metrics["critic/loss"]))
         assert np.all(metrics["actor/weight_max"] > 0)

@@ -87,17 +87,20 @@ def load_dataset(source: str, *, steps: int | None = None, seed: int | None = No
     if path.is_dir() or source in local_minari_datasets():
         return load_minari(source)
     local = local_minari_datasets()
-    if (remote := _remote_minari_hint(source)) is not None:
+    if (remote := _remote_minari_hint(source, local)) is not None:
         raise DataError(source, None, "a dataset on this machine", remote)
     raise DataError(source, None, f"a built-in name ({', '.join(builtin_names())}), a local Minari dataset id under "
                     f"{minari_root()} ({', '.join(local) or 'none found'}), a Minari dataset directory, or an "
                     ".hdf5/.h5 file", "none of these")
 
 
-def _remote_minari_hint(source: str) -> str | None:
+def _remote_minari_hint(source: str, local: list[str]) -> str | None:
     """For a Minari remote id (``NAMESPACE/…/NAME-vN``) not on this machine: how to get it, and the built-in that
-    stands in for it here (``D4RL/pointmaze/umaze-v2`` -> ``pointmaze-umaze``), in one line; else ``None``."""
+    stands in for it here (``D4RL/pointmaze/umaze-v2`` -> ``pointmaze-umaze``), in one line; else ``None`` (also
+    for a namespace that exists here: more likely a typo among the user's own datasets, listed by the caller)."""
     if not re.fullmatch(r"[\w.-]+(/[\w.-]+)+-v\d+", source) or Path(source).expanduser().exists():
+        return None
+    if any(d.split("/")[0] == source.split("/")[0] for d in local):
         return None
     parts = re.sub(r"-v\d+$", "", source).split("/")[1:]
     wanted = "-".join(parts)
