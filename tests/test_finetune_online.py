@@ -101,10 +101,8 @@ def _fstate(members=MEMBERS, seed=0):
 
 
 def _run(factory, steps, members=MEMBERS, rt=RewardTransform(1.0, -1.0), **kwargs):
-    """The final state and one row per chunk: its update metrics, episode statistics and online step."""
     kwargs.setdefault("segment_steps", steps)
-    fstate, chunks = finetune(_fstate(members), offline_data(), factory, steps, reward_transform=rt, **kwargs)
-    return fstate, [{**c.metrics, **c.observed, "online_step": c.step} for c in chunks]
+    return finetune(_fstate(members), offline_data(), factory, steps, reward_transform=rt, **kwargs)
 
 
 def _stored(fstate, member=0):
@@ -120,9 +118,9 @@ def test_termination_stores_mask_zero_and_the_reward_is_transformed_once():
         np.testing.assert_array_equal(rows.terminals, [0, 0, 1] * 4)
         np.testing.assert_array_equal(rows.masks, [1, 1, 0] * 4)
         np.testing.assert_array_equal(rows.rewards, np.full(12, 2.0))  # 3 − 1, not 3 − 2
-    (metrics,) = history
-    np.testing.assert_array_equal(metrics["online/episodes"], [4, 4, 4])
-    np.testing.assert_array_equal(metrics["online/return"], [9.0, 9.0, 9.0])  # raw returns are reported
+    (chunk,) = history
+    np.testing.assert_array_equal(chunk.observed["online/episodes"], [4, 4, 4])
+    np.testing.assert_array_equal(chunk.observed["online/return"], [9.0, 9.0, 9.0])  # raw returns are reported
     np.testing.assert_array_equal(np.asarray(fstate.episodes), [4, 4, 4])
 
 
@@ -133,7 +131,7 @@ def test_time_limit_truncation_keeps_mask_one():
     np.testing.assert_array_equal(rows.next_observations[:, 0], [1, 2, 3, 4, 5, 1, 2, 3, 4, 5, 1, 2])
     np.testing.assert_array_equal(rows.terminals, np.zeros(12))
     np.testing.assert_array_equal(rows.rewards, np.full(12, 6.5))
-    np.testing.assert_array_equal(history[-1]["online/length"], [5.0])
+    np.testing.assert_array_equal(history[-1].observed["online/length"], [5.0])
 
 
 def test_segment_boundaries_cut_episodes_with_mask_one():
@@ -142,7 +140,7 @@ def test_segment_boundaries_cut_episodes_with_mask_one():
     np.testing.assert_array_equal(rows.observations[:, 0], [0, 1, 2, 3, 4, 0, 1, 0, 1, 2, 3, 4, 0, 1])
     np.testing.assert_array_equal(rows.next_observations[:, 0], [1, 2, 3, 4, 5, 1, 2, 1, 2, 3, 4, 5, 1, 2])
     np.testing.assert_array_equal(rows.terminals, np.zeros(14))
-    assert [m["online_step"] for m in history] == [7, 14]  # chunks end at segment boundaries
+    assert [chunk.step for chunk in history] == [7, 14]  # chunks end at segment boundaries
     np.testing.assert_array_equal(np.asarray(fstate.episodes), [2, 2, 2])  # cut episodes are not counted
     assert np.asarray(fstate.states.step).tolist() == [14] * 3  # one update per online step
 
@@ -175,14 +173,15 @@ def test_the_yielded_state_and_metrics_per_chunk():
     spec_like = types.SimpleNamespace(make=go_right)  # an EvalEnvSpec is used through .make() only
     for chunk in finetune_iter(_fstate(), offline_data(), spec_like, 40, reward_transform=RewardTransform(),
                                segment_steps=40, chunk_steps=20):
-        fstate, metrics = chunk.carry, {**chunk.metrics, **chunk.observed, **chunk.timing}
-        seen.append((int(fstate.online_step), int(np.asarray(fstate.buffer.size)[0])))
+        fstate, metrics = chunk.carry, chunk.metrics
+        seen.append((chunk.step, int(fstate.online_step), int(np.asarray(fstate.buffer.size)[0])))
+        assert chunk.states is fstate.states and chunk.saved is fstate  # a checkpoint holds the whole state
         assert metrics["critic/loss"].shape == (MEMBERS,) and np.all(np.isfinite(metrics["critic/loss"]))
         assert np.all(metrics["actor/weight_max"] > 0)
-        np.testing.assert_array_equal(metrics["online/episodes"], [1] * MEMBERS)  # 20-step episodes
-        assert metrics["online/success"].shape == (MEMBERS,)
-        assert metrics["time/steps_per_s"] > 0
-    assert seen == [(20, 20), (40, 40)]
+        np.testing.assert_array_equal(chunk.observed["online/episodes"], [1] * MEMBERS)  # 20-step episodes
+        assert chunk.observed["online/success"].shape == (MEMBERS,)
+        assert chunk.timing["time/steps_per_s"] > 0
+    assert seen == [(20, 20, 20), (40, 40, 40)]
 
 
 def test_updates_per_collect_runs_k_updates_per_k_steps():
