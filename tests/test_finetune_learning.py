@@ -12,7 +12,7 @@ import numpy as np
 from iql_jax import engine
 from iql_jax.data import RewardTransform
 from iql_jax.finetune import constant_actor_lr, finetune, init_finetune
-from test_finetune_online import CAPACITY, MEMBERS, GoRight, go_right, offline_data, population
+from tiny_online import CAPACITY, MEMBERS, GoRight, go_right, offline_data, population
 
 EPISODES = 4
 
