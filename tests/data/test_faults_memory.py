@@ -14,7 +14,7 @@ import h5py
 from iql_jax.data.memory import memory_limit, memory_limits
 from tests.fault_files import d4rl_file
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CHILD = """
 import resource, sys
 from iql_jax import cli

@@ -67,7 +67,7 @@ def test_config_json_records_each_members_hyperparameters(tmp_path, data_cache_d
     assert result.states.network == config.resolve(None).agent.network()
 
 
-FIXTURE = Path(__file__).parent / "fixtures" / "pre-network-config"
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "pre-network-config"
 
 
 def test_a_run_written_before_the_network_config_loads_and_resumes(tmp_path, data_cache_dir):

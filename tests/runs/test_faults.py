@@ -32,7 +32,7 @@ from iql_jax.runs.trainer import TRAIN_ADVICE
 from iql_jax.testing import stopping_at
 
 DATASET = "pointmaze-umaze:3000"
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _config(out, name, steps=40, **run):
