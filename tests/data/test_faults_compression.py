@@ -7,7 +7,7 @@ from __future__ import annotations
 import h5py
 import numpy as np
 
-from tests.fault_files import d4rl_file, inspect_error
+from fault_files import d4rl_file, inspect_error
 
 UNKNOWN_FILTER = 32099  # a registered-nowhere id, like a plugin filter (blosc2, zstd ...) missing on this machine
 

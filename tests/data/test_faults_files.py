@@ -18,7 +18,7 @@ import pytest
 from iql_jax import cli
 from iql_jax.data import load_dataset
 from iql_jax.errors import DataError
-from tests.fault_files import d4rl_file as _d4rl, inspect_error as _inspect
+from fault_files import d4rl_file as _d4rl, inspect_error as _inspect
 
 
 @pytest.mark.parametrize("key, link, target", [

@@ -12,7 +12,7 @@ from pathlib import Path
 import h5py
 
 from iql_jax.data.memory import memory_limit, memory_limits
-from tests.fault_files import d4rl_file
+from fault_files import d4rl_file
 
 ROOT = Path(__file__).resolve().parents[2]
 CHILD = """

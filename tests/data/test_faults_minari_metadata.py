@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.fault_files import inspect_error, minari_dataset
+from fault_files import inspect_error, minari_dataset
 
 
 @pytest.mark.parametrize("field, space, found", [

@@ -8,7 +8,7 @@ import signal
 
 import pytest
 
-from tests.fault_files import inspect_error, minari_dataset
+from fault_files import inspect_error, minari_dataset
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 
-from tests.fault_files import d4rl_file, inspect_error, minari_dataset, replace_field
+from fault_files import d4rl_file, inspect_error, minari_dataset, replace_field
 
 
 def test_minari_rewards_0d(tmp_path, monkeypatch, capsys):
