@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import h5py
 import numpy as np
 import pytest
 
 from iql_jax.config import AgentConfig, DataConfig, RunConfig, TrainConfig
 from iql_jax.data import DataWarning
-from iql_jax.runs import load_run, resume, train
+from iql_jax.runs import train
 from iql_jax.runs.prepare import prepare
-from iql_jax.runs.rundir import SCHEMA, RunRecord
+from iql_jax.runs.rundir import RunRecord
 
 
 def test_train_with_a_named_preset_trains_that_preset(tmp_path, data_cache_dir):
@@ -65,23 +62,3 @@ def test_config_json_records_each_members_hyperparameters(tmp_path, data_cache_d
     assert [m.hyper["actor_decay_steps"] for m in members] == [2.0, 2.0]
     assert not hasattr(result.states.network, "expectile")  # the state keeps only static network settings
     assert result.states.network == config.resolve(None).agent.network()
-
-
-FIXTURE = Path(__file__).parents[1] / "fixtures" / "pre-network-config"
-
-
-def test_a_run_written_before_the_network_config_loads_and_resumes(tmp_path, data_cache_dir):
-    # Written by the code before IQLState.config became IQLState.network (2 members, hidden (8, 8), 4 steps).
-    run_dir = tmp_path / "old"
-    shutil.copytree(FIXTURE, run_dir)
-    states, members, record, step = load_run(run_dir)
-    assert record.schema == 1 and record.config.data.goal == "conditioned" and record.members[0].hyper is None
-    assert step == 4 and [m.label for m in members] == ["seed=0 expectile=0.9", "seed=0 expectile=0.7 beta=0"]
-    np.testing.assert_allclose(np.asarray(states.hyper.expectile), [0.9, 0.7])
-    assert states.network.hidden_dims == (8, 8)
-    result = resume(run_dir, progress=False, steps=6)  # the data fingerprint still matches, too
-    assert result.step == 6
-    after = RunRecord.read(run_dir)  # rewritten (the new total) in the current schema
-    assert after.schema == SCHEMA and after.config.run.steps == 6 and after.relabel is None
-    assert after.members[0].hyper is None  # what an old record did not know is not made up
-    assert after.steps_changed == ({"at_step": 4, "from": 4, "to": 6},)
