@@ -18,7 +18,7 @@ import pytest
 from iql_jax import cli
 from iql_jax.data import load_dataset
 from iql_jax.errors import DataError
-from fault_files import d4rl_file as _d4rl, inspect_error as _inspect
+from fault_files import d4rl_file as _d4rl, inspect_error as _inspect, replace_field
 
 
 @pytest.mark.parametrize("key, link, target", [
@@ -89,9 +89,7 @@ def minari_dataset(tmp_path, monkeypatch):
 
 def test_minari_episode_stored_as_a_dataset(minari_dataset, capsys):
     main = minari_dataset / "data" / "main_data.hdf5"
-    with h5py.File(main, "r+") as f:
-        del f["episode_1"]
-        f["episode_1"] = np.zeros((11, 3), np.float32)
+    replace_field(main, "episode_1", np.zeros((11, 3), np.float32))
     err = _inspect(capsys, minari_dataset)
     assert err == (f"error: {main}: episode_1: expected an episode group (observations, actions, rewards, "
                    "terminations, truncations), found a dataset\n")
@@ -99,9 +97,7 @@ def test_minari_episode_stored_as_a_dataset(minari_dataset, capsys):
 
 def test_minari_observation_widths_differ_between_episodes(minari_dataset, capsys):
     main = minari_dataset / "data" / "main_data.hdf5"
-    with h5py.File(main, "r+") as f:
-        del f["episode_2/observations"]
-        f["episode_2/observations"] = np.zeros((13, 5), np.float32)
+    replace_field(main, "episode_2/observations", np.zeros((13, 5), np.float32))
     err = _inspect(capsys, minari_dataset)
     assert err == (f"error: {main}: episode_2/observations: expected shape (T, 3) as in episode_0, "
                    "found shape (13, 5)\n")
@@ -109,10 +105,8 @@ def test_minari_observation_widths_differ_between_episodes(minari_dataset, capsy
 
 def test_minari_zero_width_actions(minari_dataset, capsys):
     main = minari_dataset / "data" / "main_data.hdf5"
-    with h5py.File(main, "r+") as f:
-        for i, steps in enumerate((10, 11, 12)):
-            del f[f"episode_{i}/actions"]
-            f[f"episode_{i}/actions"] = np.zeros((steps, 0), np.float32)
+    for i, steps in enumerate((10, 11, 12)):
+        replace_field(main, f"episode_{i}/actions", np.zeros((steps, 0), np.float32))
     err = _inspect(capsys, minari_dataset)
     assert err == (f"error: {main}: episode_0/actions: expected at least one column in every axis after the "
                    "first, found shape (10, 0)\n")
