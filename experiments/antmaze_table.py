@@ -57,55 +57,46 @@ def main():
     out = Path(args.out)
     lines = ["| dataset | driver success | method | seeds | last (× 100) | best (× 100) | paper |",
              "|---|---:|---|---:|---:|---:|---:|"]
-    run_dirs, figures, train_s, results, verdicts = [], [], 0.0, [], []
+    sweeps, figures, verdicts = common.Sweeps(args), [], []
     for name in args.datasets:
         dataset = f"{name}:{size['data']}"
         config = common.sized_config(dataset, "antmaze", size, out=out / "runs", name=name, goal="relabel")
-        result, wall, finished = common.run_sweep(config, SETTINGS, reuse=args.reuse, stop_at=args.stop_at)
-        if not finished:
-            common.stopped(args)
+        result = sweeps.run(name, config, SETTINGS)
+        if result is None:
             continue
-        train_s += wall
-        results.append(result)
-        run_dirs.append(result.run_dir)
         figures.append(plot_scores([result.run_dir], out / f"{NAME}_{name}.png"))
         if "medium" in name or "large" in name:
             figures.append(plot_value_maps(result.run_dir, out / f"{NAME}_{name}_values.png", by="setting"))
         scores = common.setting_scores(result.run_dir)
         paper = dict(zip(("beta=0", "expectile=0.5", "expectile=0.9"), PAPER[name]))
         driver = driver_success(dataset)
-        for setting, sc in scores.items():
-            lines.append(f"| {name} | {driver} | {LABELS.get(setting, setting)} | {len(sc['last'])} | "
-                         f"{common.fmt_ci(sc['last'])} | {common.fmt_ci(sc['best'])} | "
-                         f"{paper.get(setting, float('nan')):.1f} |")
+        lines += common.score_rows(f"{name} | {driver}", scores, LABELS,
+                                   lambda s: [f"{paper.get(s, float('nan')):.1f}"])
         verdicts.append(verdict(name, scores))
-    if not run_dirs:
+    if not sweeps.results:
         return
     wall = time.perf_counter() - t0
     note = common.settings_note(args, size, len(SETTINGS), " per dataset", "antmaze preset (r − 1, goal terminal, "
                                 "--data.goal relabel, batch 256, Adam 3e-4, cosine actor lr, γ 0.99, polyak 0.005)")
-    text = (common.header("AntMaze rows of Table 1 on D4RL-recipe data made here: IQL vs one-step vs BC",
-                          common.command_line(), note, wall, train_s if common.reused(results) else None)
+    text = (sweeps.header("AntMaze rows of Table 1 on D4RL-recipe data made here: IQL vs one-step vs BC", note, wall)
             + "Normalised score = success × 100 on the fixed start → goal task (D4RL's AntMaze score); last and best "
               "evaluation, mean ± Student-t 95 % interval over seeds. 'driver success' is how often the "
               "data-collecting driver itself reached that goal when the data was made. 'paper' is Table 1 on "
               "antmaze-v0 after 1M updates on 1M-step data.\n\n" + "\n".join(lines) + "\n\n"
-            + "Orderings (last evaluation; 'apart' when the 95 % intervals do not overlap):\n\n"
-            + "\n".join(f"- {v}" for v in verdicts) + "\n\n")
-    common.finish(out, NAME, text, run_dirs, figures, args.figures, wall)
+            + common.orderings(verdicts))
+    common.finish(out, NAME, text, sweeps.run_dirs, figures, args.figures, wall)
 
 
 def verdict(name: str, scores: dict) -> str:
     """IQL against the better of one-step and BC, beside the paper's ordering of the same row."""
     stats = {s: mean_ci95(sc["last"]) for s, sc in scores.items()}
-    (iql_m, iql_h) = stats["expectile=0.9"]
+    iql = stats["expectile=0.9"]
     rival = max(("expectile=0.5", "beta=0"), key=lambda s: stats[s][0])
-    rival_m, rival_h = stats[rival]
     paper_bc, paper_one, paper_iql = PAPER[name]
-    ours = "IQL > " if iql_m > rival_m else "IQL ≤ "
-    apart = "apart" if abs(iql_m - rival_m) > iql_h + rival_h else "overlapping"
+    ours = "IQL > " if iql[0] > stats[rival][0] else "IQL ≤ "
     theirs = "IQL > both" if paper_iql > max(paper_bc, paper_one) else "IQL ≤ one of them"
-    return (f"{name}: ours {ours}{LABELS[rival]} ({iql_m:.1f} vs {rival_m:.1f}, {apart}); paper {theirs} "
+    return (f"{name}: ours {ours}{LABELS[rival]} ({iql[0]:.1f} vs {stats[rival][0]:.1f}, "
+            f"{common.apart(iql, stats[rival])}); paper {theirs} "
             f"(IQL {paper_iql}, one-step {paper_one}, BC {paper_bc})")
 
 

@@ -159,6 +159,35 @@ def _record_wall(path: Path, config: TrainConfig, sweep, wall: float, finished: 
                                 "finished": finished, "step": step}))
 
 
+@dataclasses.dataclass
+class Sweeps:
+    """The sweeps of one script, one per dataset or maze: what it trained, for its tables and its header.
+
+    Each script's loop calls :meth:`run`; the header then reports this call's wall time, or the recorded training
+    time when every run was reused."""
+
+    args: argparse.Namespace
+    results: list = dataclasses.field(default_factory=list)
+    walls: dict = dataclasses.field(default_factory=dict)  # key -> training wall seconds (every session)
+
+    def run(self, key: str, config: TrainConfig, settings):
+        """:func:`run_sweep` with the script's --reuse and --stop-at; ``None`` (said once) when --stop-at ended it."""
+        result, wall, finished = run_sweep(config, settings, reuse=self.args.reuse, stop_at=self.args.stop_at)
+        if not finished:
+            stopped(self.args)
+            return None
+        self.results.append(result)
+        self.walls[key] = wall
+        return result
+
+    @property
+    def run_dirs(self) -> list[Path]:
+        return [r.run_dir for r in self.results]
+
+    def header(self, title: str, note: str, wall: float) -> str:
+        return header(title, command_line(), note, wall, sum(self.walls.values()) if reused(self.results) else None)
+
+
 # --------------------------------------------------------------------------------------------------------------
 # Results
 # --------------------------------------------------------------------------------------------------------------
@@ -207,6 +236,24 @@ def fmt_ci(values, digits: int = 1) -> str:
     """Mean ± Student-t 95 % half-width over seeds, to ``digits`` decimals."""
     mean, half = mean_ci95(values)
     return f"{mean:.{digits}f} ± {half:.{digits}f}"
+
+
+def score_rows(lead: str, scores: dict, labels: dict, tail=lambda setting: ()) -> list[str]:
+    """One Markdown table row per setting of :func:`setting_scores`: the ``lead`` cells, the setting's label, seeds,
+    last and best (:func:`fmt_ci`), then the cells ``tail(setting)``."""
+    return ["| " + " | ".join([lead, labels.get(s, s), str(len(sc["last"])), fmt_ci(sc["last"]), fmt_ci(sc["best"]),
+                               *tail(s)]) + " |" for s, sc in scores.items()]
+
+
+def apart(a: tuple[float, float], b: tuple[float, float]) -> str:
+    """Whether two (mean, 95 % half-width) pairs are 'apart' (the intervals do not overlap) or 'overlapping'."""
+    return "apart" if abs(a[0] - b[0]) > a[1] + b[1] else "overlapping"
+
+
+def orderings(verdicts) -> str:
+    """The list of per-row orderings under a table (see :func:`apart`)."""
+    return ("Orderings (last evaluation; 'apart' when the 95 % intervals do not overlap):\n\n"
+            + "\n".join(f"- {v}" for v in verdicts) + "\n\n")
 
 
 def library_table(run_dirs) -> str:

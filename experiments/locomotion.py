@@ -33,31 +33,27 @@ def main():
     out = Path(args.out)
     lines = ["| dataset | reward scale (fitted) | setting | seeds | last | best | raw return, last | wall (min) |",
              "|---|---:|---|---:|---:|---:|---:|---:|"]
-    run_dirs, plots, train_s, results = [], [], 0.0, []
+    sweeps, plots = common.Sweeps(args), []
     for name in DATASETS:
         config = common.sized_config(f"{name}:{size['data']}", "locomotion", size, out=out / "runs", name=name)
-        result, wall, _ = common.run_sweep(config, SETTINGS, reuse=args.reuse)
-        train_s += wall
-        results.append(result)
-        run_dirs.append(result.run_dir)
+        result = sweeps.run(name, config, SETTINGS)
+        if result is None:
+            return
         plots.append(plot_scores([result.run_dir], out / f"{NAME}_{name}.png"))
         scale = RunRecord.read(result.run_dir).reward_transform.scale
         returns = _last_returns(result.run_dir)
-        for setting, sc in common.setting_scores(result.run_dir).items():
-            lines.append(f"| {name} | ×{scale:.4f} | {LABELS.get(setting, setting)} | {len(sc['last'])} | "
-                         f"{common.fmt_ci(sc['last'])} | {common.fmt_ci(sc['best'])} | "
-                         f"{common.fmt_ci(returns[setting])} | {wall / 60:.1f} |")
+        lines += common.score_rows(f"{name} | ×{scale:.4f}", common.setting_scores(result.run_dir), LABELS,
+                                   lambda s: [common.fmt_ci(returns[s]), f"{sweeps.walls[name] / 60:.1f}"])
     wall = time.perf_counter() - t0
     note = common.settings_note(args, size, len(SETTINGS), " per dataset", "locomotion preset (τ 0.7, β 3, rewards × "
                                 "1000/(R_max − R_min), batch 256, Adam 3e-4, cosine actor lr, γ 0.99, polyak 0.005)")
-    text = (common.header("Locomotion sanity check: IQL vs BC on *-random data", common.command_line(), note, wall,
-                          train_s if common.reused(results) else None)
+    text = (sweeps.header("Locomotion sanity check: IQL vs BC on *-random data", note, wall)
             + "D4RL-normalised score (D4RL's reference returns for the task, on gymnasium v5 environments, so only "
               "approximately comparable to D4RL); mean ± Student-t 95 % interval over seeds. The reward scale is "
               "the factor the locomotion transform fitted on the dataset (1000 / (R_max − R_min) over its "
               "trajectories), read back from the run's config.json.\n\n"
             + "\n".join(lines) + "\n\n")
-    common.finish(out, NAME, text, run_dirs, plots, args.figures, wall)
+    common.finish(out, NAME, text, sweeps.run_dirs, plots, args.figures, wall)
 
 
 def _last_returns(run_dir: Path) -> dict[str, list[float]]:

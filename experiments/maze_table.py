@@ -33,31 +33,25 @@ def main():
     size = common.budget(args, REDUCED, FULL)
     t0 = time.perf_counter()
     out = Path(args.out)
-    results = []
-    run_dirs, walls, rates, plots = [], {}, {}, []
+    sweeps, rates, plots = common.Sweeps(args), {}, []
     for maze in args.mazes:
         dataset = f"pointmaze-{maze}:{size['data']}"
         config = common.sized_config(dataset, "antmaze", size, out=out / "runs", name=f"pointmaze-{maze}",
                                      goal="relabel")
-        result, walls[maze], finished = common.run_sweep(config, SETTINGS, reuse=args.reuse,  # incl. data generation
-                                                        stop_at=args.stop_at)
-        if not finished:
-            return common.stopped(args)
+        result = sweeps.run(maze, config, SETTINGS)  # its wall time includes generating the data
+        if result is None:
+            return
         rates[maze] = common.engine_updates_per_s(result.run_dir)
-        run_dirs.append(result.run_dir)
-        results.append(result)
         plots.append(plot_scores([result.run_dir], out / f"{NAME}_{maze}.png"))
 
     lines = ["| maze | setting | seeds | last | best | wall time (min) |", "|---|---|---:|---:|---:|---:|"]
-    for maze, run_dir in zip(args.mazes, run_dirs):
-        for setting, sc in common.setting_scores(run_dir).items():
-            lines.append(f"| {maze} | {LABELS.get(setting, setting)} | {len(sc['last'])} | "
-                         f"{common.fmt_ci(sc['last'])} | {common.fmt_ci(sc['best'])} | {walls[maze] / 60:.1f} |")
+    for maze, run_dir in zip(args.mazes, sweeps.run_dirs):
+        lines += common.score_rows(maze, common.setting_scores(run_dir), LABELS,
+                                   lambda s: [f"{sweeps.walls[maze] / 60:.1f}"])
     wall = time.perf_counter() - t0
     note = common.settings_note(args, size, len(SETTINGS), " per maze", "antmaze preset (r − 1, goal terminal, batch "
                                 "256, Adam 3e-4, cosine actor lr, γ 0.99, polyak 0.005)")
-    text = (common.header("Maze table: IQL vs BC vs one-step on PointMaze", common.command_line(), note, wall,
-                          sum(walls.values()) if common.reused(results) else None)
+    text = (sweeps.header("Maze table: IQL vs BC vs one-step on PointMaze", note, wall)
             + "Normalised score 100·(R − random)/(controller − random), R = steps spent at the goal; last = at the "
               "final evaluation, best = best evaluation of each seed; mean ± Student-t 95 % interval over seeds. "
               "The wall time of a maze covers generating its dataset (first use only), compiling, training and "
@@ -65,7 +59,7 @@ def main():
             + "\n".join(lines) + "\n\n"
             + "Engine throughput (member-updates/s, compiled chunks only): "
             + ", ".join(f"{m} {rates[m]:,.0f}" for m in args.mazes) + ".\n\n")
-    common.finish(out, NAME, text, run_dirs, plots, args.figures, wall)
+    common.finish(out, NAME, text, sweeps.run_dirs, plots, args.figures, wall)
 
 
 if __name__ == "__main__":

@@ -69,19 +69,16 @@ def main():
     size = common.budget(args, CPU, FULL)
     t0 = time.perf_counter()
     out = Path(args.out)
-    results = []
-    run_dirs, walls, rates, figures, coverage = [], {}, {}, [], {}
+    sweeps, rates, figures, coverage = common.Sweeps(args), {}, [], {}
     for maze in args.mazes:
         dataset = f"pointmaze-{maze}-stitch:{size['data']}"
         coverage[maze] = load_dataset(dataset, progress=True).info.extra.get("coverage", {})
         config = common.sized_config(dataset, "antmaze", size, out=out / "runs",
                                      name=f"pointmaze-{maze}-stitch-{args.goal}", goal=args.goal)
-        result, walls[maze], finished = common.run_sweep(config, SETTINGS, reuse=args.reuse, stop_at=args.stop_at)
-        if not finished:
-            return common.stopped(args)
+        result = sweeps.run(maze, config, SETTINGS)
+        if result is None:
+            return
         rates[maze] = common.engine_updates_per_s(result.run_dir)
-        run_dirs.append(result.run_dir)
-        results.append(result)
         figures.append(plot_scores([result.run_dir], out / f"{NAME}_{maze}_{args.goal}_scores.png"))
         if args.goal == "relabel":  # the goal-conditioned value also depends on the goal: no single map
             figures.append(plot_value_maps(result.run_dir, out / f"{NAME}_{maze}_{args.goal}_values.png",
@@ -90,13 +87,13 @@ def main():
     lines = ["| maze | setting | seeds | success, last eval | success, best eval | wall time (min) |",
              "|---|---|---:|---:|---:|---:|"]
     curves_text, verdicts = [], []
-    for maze, run_dir in zip(args.mazes, run_dirs):
+    for maze, run_dir in zip(args.mazes, sweeps.run_dirs):
         curves = success_curves(run_dir)
         last = {s: c[max(c)] for s, c in curves.items()}
         best = {s: np.max(np.array([c[k] for k in sorted(c)]), axis=0) for s, c in curves.items()}
         for s in curves:
             lines.append(f"| {maze} | {LABELS.get(s, s)} | {len(last[s])} | {common.fmt_ci(last[s], 2)} | "
-                         f"{common.fmt_ci(best[s], 2)} | {walls[maze] / 60:.1f} |")
+                         f"{common.fmt_ci(best[s], 2)} | {sweeps.walls[maze] / 60:.1f} |")
         steps = sorted(next(iter(curves.values())))
         rows = ["| updates | " + " | ".join(LABELS.get(s, s) for s in curves) + " |",
                 "|---:|" + "---:|" * len(curves)]
@@ -111,8 +108,7 @@ def main():
     note = common.settings_note(args, size, len(SETTINGS), " per maze",
                                 f"antmaze preset (r − 1, goal terminal, β 10, batch 256, Adam 3e-4, cosine actor lr, "
                                 f"γ 0.99, polyak 0.005), `--data.goal {args.goal}`")
-    text = (common.header(f"Stitching: IQL vs one-step vs BC on the stitching mazes ({args.goal})",
-                          common.command_line(), note, wall, sum(walls.values()) if common.reused(results) else None)
+    text = (sweeps.header(f"Stitching: IQL vs one-step vs BC on the stitching mazes ({args.goal})", note, wall)
             + "Success = fraction of evaluation episodes that reach the goal (evaluation start and goal fixed, the "
               "segments never join them); last = at the final evaluation, best = each seed's best evaluation; mean ± "
               "Student-t 95 % interval over seeds. The wall time of a maze covers every session of its run "
@@ -121,7 +117,7 @@ def main():
             + f"Against the claim ({CLAIM}):\n\n" + "\n".join(verdicts) + "\n\n"
             + "Engine throughput (member-updates/s, compiled chunks only): "
             + ", ".join(f"{m} {rates[m]:,.0f}" for m in args.mazes) + ".\n\n")
-    common.finish(out, f"{NAME}_{args.goal}", text, run_dirs, figures, args.figures, wall)
+    common.finish(out, f"{NAME}_{args.goal}", text, sweeps.run_dirs, figures, args.figures, wall)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from iql_jax.data import load_dataset
 from iql_jax.data.transforms import trajectory_returns
 from iql_jax.evaluation.scores import normalized_score
 from iql_jax.runs.plots import plot_scores
+from iql_jax.runs.stats import mean_ci95
 from iql_jax.tasks import LOCOMOTION_REFS
 
 NAME = "table1"
@@ -62,52 +63,41 @@ def main():
     t0 = time.perf_counter()
     out = Path(args.out)
     lines = ["| dataset | behaviour | method | seeds | last | best | paper |", "|---|---:|---|---:|---:|---:|---:|"]
-    run_dirs, plots, train_s, results, verdicts = [], [], 0.0, [], []
+    sweeps, plots, verdicts = common.Sweeps(args), [], []
     for name in args.datasets:
         config = common.sized_config(name, "locomotion", size, out=out / "runs", name=name)
-        result, wall, finished = common.run_sweep(config, SETTINGS, reuse=args.reuse, stop_at=args.stop_at)
-        if not finished:
-            common.stopped(args)
+        result = sweeps.run(name, config, SETTINGS)
+        if result is None:
             continue
-        train_s += wall
-        results.append(result)
-        run_dirs.append(result.run_dir)
         plots.append(plot_scores([result.run_dir], out / f"{NAME}_{name}.png"))
         behaviour, episodes = behaviour_score(name)
         scores = common.setting_scores(result.run_dir)
         paper = dict(zip(("expectile=0.7 beta=0", "expectile=0.5 beta=3", "expectile=0.7 beta=3"), PAPER[name]))
-        for setting, sc in scores.items():
-            lines.append(f"| {name} | {behaviour:.1f} ({episodes} traj.) | {LABELS.get(setting, setting)} | "
-                         f"{len(sc['last'])} | {common.fmt_ci(sc['last'])} | {common.fmt_ci(sc['best'])} | "
-                         f"{paper.get(setting, float('nan')):.1f} |")
+        lines += common.score_rows(f"{name} | {behaviour:.1f} ({episodes} traj.)", scores, LABELS,
+                                   lambda s: [f"{paper.get(s, float('nan')):.1f}"])
         verdicts.append(_verdict(name, scores))
-    if not run_dirs:
+    if not sweeps.results:
         return
     wall = time.perf_counter() - t0
     note = common.settings_note(args, size, len(SETTINGS), " per dataset", "locomotion preset (τ 0.7, β 3, rewards "
                                 "× 1000/(R_max − R_min), batch 256, Adam 3e-4, cosine actor lr, γ 0.99, polyak 0.005)",
                                 data=False)
-    text = (common.header("Table 1, locomotion rows, on D4RL-recipe data made here: IQL vs one-step vs BC",
-                          common.command_line(), note, wall, train_s if common.reused(results) else None)
+    text = (sweeps.header("Table 1, locomotion rows, on D4RL-recipe data made here: IQL vs one-step vs BC", note, wall)
             + "D4RL-normalised score (D4RL's reference returns, on gymnasium v5 environments: only approximately "
               "comparable to D4RL); last and best evaluation, mean ± Student-t 95 % interval over seeds. "
               "'behaviour' is the dataset's own mean normalised trajectory return; 'paper' is Table 1 on D4RL v2 "
-              "after 1M updates.\n\n" + "\n".join(lines) + "\n\n"
-            + "Orderings (last evaluation; 'apart' when the 95 % intervals do not overlap):\n\n"
-            + "\n".join(f"- {v}" for v in verdicts) + "\n\n")
-    common.finish(out, NAME, text, run_dirs, plots, args.figures, wall)
+              "after 1M updates.\n\n" + "\n".join(lines) + "\n\n" + common.orderings(verdicts))
+    common.finish(out, NAME, text, sweeps.run_dirs, plots, args.figures, wall)
 
 
 def _verdict(name: str, scores: dict) -> str:
-    from iql_jax.runs.stats import mean_ci95
-
     stats = {LABELS.get(s, s): mean_ci95(sc["last"]) for s, sc in scores.items()}
-    (iql_m, iql_h), (bc_m, bc_h) = stats["IQL (τ 0.7)"], stats["BC (β 0)"]
+    iql, bc = stats["IQL (τ 0.7)"], stats["BC (β 0)"]
     paper_bc, _, paper_iql = PAPER[name]
-    ours = "IQL > BC" if iql_m > bc_m else "IQL ≤ BC"
-    apart = "apart" if abs(iql_m - bc_m) > iql_h + bc_h else "overlapping"
+    ours = "IQL > BC" if iql[0] > bc[0] else "IQL ≤ BC"
     theirs = "IQL > BC" if paper_iql > paper_bc else "IQL ≤ BC"
-    return f"{name}: ours {ours} ({iql_m:.1f} vs {bc_m:.1f}, {apart}); paper {theirs} ({paper_iql} vs {paper_bc})"
+    return (f"{name}: ours {ours} ({iql[0]:.1f} vs {bc[0]:.1f}, {common.apart(iql, bc)}); paper {theirs} "
+            f"({paper_iql} vs {paper_bc})")
 
 
 if __name__ == "__main__":
