@@ -49,10 +49,7 @@ def driver_success(dataset: str) -> str:
 
 
 def main():
-    p = common.parser(NAME, __doc__)
-    p.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS, help="which rows to run")
-    args = p.parse_args()
-    size = common.budget(args, REDUCED, FULL)
+    args, size = common.parse_args(NAME, __doc__, REDUCED, FULL, DATASETS)
     t0 = time.perf_counter()
     out = Path(args.out)
     lines = ["| dataset | driver success | method | seeds | last (× 100) | best (× 100) | paper |",

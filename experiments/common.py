@@ -61,6 +61,16 @@ def parser(name: str, doc: str) -> argparse.ArgumentParser:
     return p
 
 
+def parse_args(name: str, doc: str, reduced: dict, full: dict, datasets=None) -> tuple[argparse.Namespace, dict]:
+    """A table script's options (:func:`parser`, with ``--datasets`` when it has rows to choose from) and its size
+    (:func:`budget`)."""
+    p = parser(name, doc)
+    if datasets:
+        p.add_argument("--datasets", nargs="+", default=list(datasets), choices=datasets, help="which rows to run")
+    args = p.parse_args()
+    return args, budget(args, reduced, full)
+
+
 def reused(results) -> bool:
     """Whether every run came from ``--reuse`` unchanged (no training in this call): the header then reports the
     recorded training time instead of this call's."""

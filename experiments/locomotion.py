@@ -27,8 +27,7 @@ FULL = dict(data="1M", hidden=(256, 256), steps=1_000_000, seeds=10, eval_every=
 
 
 def main():
-    args = common.parser(NAME, __doc__).parse_args()
-    size = common.budget(args, REDUCED, FULL)
+    args, size = common.parse_args(NAME, __doc__, REDUCED, FULL)
     t0 = time.perf_counter()
     out = Path(args.out)
     lines = ["| dataset | reward scale (fitted) | setting | seeds | last | best | raw return, last | wall (min) |",

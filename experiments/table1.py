@@ -56,10 +56,7 @@ def behaviour_score(name: str) -> tuple[float, int]:
 
 
 def main():
-    p = common.parser(NAME, __doc__)
-    p.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS, help="which rows to run")
-    args = p.parse_args()
-    size = common.budget(args, REDUCED, FULL)
+    args, size = common.parse_args(NAME, __doc__, REDUCED, FULL, DATASETS)
     t0 = time.perf_counter()
     out = Path(args.out)
     lines = ["| dataset | behaviour | method | seeds | last | best | paper |", "|---|---:|---|---:|---:|---:|---:|"]
