@@ -231,8 +231,15 @@ class FinetuneConfig:
     """Parent directory of the new run; None puts it beside the offline run."""
     name: str | None = None
     """Name of the new run directory; None: <offline run>-finetune."""
+    tensorboard: bool | None = None
+    """Also write TensorBoard scalars of the online phase; None: as the offline run's --run.tensorboard."""
+    wandb: bool | None = None
+    """Also log the online phase to Weights & Biases; None: as the offline run's --run.wandb."""
 
     def __post_init__(self):
+        for option in ("tensorboard", "wandb"):
+            if getattr(self, option) not in (None, True, False):
+                raise ConfigError(f"--{option}: expected True, False or None, found {getattr(self, option)!r}")
         minimum = {"online_steps": 1, "eval_every": 0, "eval_episodes": 0, "checkpoint_every": 1,
                    "updates_per_collect": 1, "capacity": 1}
         for option, least in minimum.items():

@@ -46,17 +46,22 @@ def finetune_run(offline_dir: str | Path, config: FinetuneConfig = FinetuneConfi
     if (run_dir / FINETUNE_FILE).exists():
         raise IQLError(f"{run_dir}: a fine-tuning run already exists; continue it with "
                        f"`iql finetune {run_dir} --resume`")
-    filled = dataclasses.replace(config, capacity=config.capacity or config.online_steps, eval_episodes=(
-        record.config.run.eval_episodes if config.eval_episodes is None else config.eval_episodes))
+    run = record.config.run
+    filled = dataclasses.replace(
+        config, capacity=config.capacity or config.online_steps,
+        eval_episodes=run.eval_episodes if config.eval_episodes is None else config.eval_episodes,
+        tensorboard=run.tensorboard if config.tensorboard is None else config.tensorboard,
+        wandb=run.wandb if config.wandb is None else config.wandb)
     plan = FinetuneRecord(str(offline_dir), offline_step, filled)
     online = constant_actor_lr(states)
     run_dir, lock = claim_dir(run_dir, hint=f"continue a fine-tuning run with `iql finetune {run_dir} --resume`")
     with lock:
         schedule = record.config.agent.actor_lr_schedule
         # The offline record with what fine-tuning changes: the constant actor lr, in the config and in every
-        # member's recorded hyperparameters.
+        # member's recorded hyperparameters, and the loggers (the driver reads them from the record).
         agent = dataclasses.replace(record.config.agent, actor_lr_schedule="constant")
-        record = dataclasses.replace(record, config=dataclasses.replace(record.config, agent=agent),
+        run = dataclasses.replace(run, tensorboard=filled.tensorboard, wandb=filled.wandb)
+        record = dataclasses.replace(record, config=dataclasses.replace(record.config, agent=agent, run=run),
                                      members=member_records(members, online))
         record.write(run_dir)
         plan.write(run_dir)

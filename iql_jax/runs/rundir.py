@@ -168,7 +168,7 @@ class FinetuneRecord:
 
     offline_run: str
     offline_step: int
-    config: FinetuneConfig  # eval_episodes and capacity filled in; out and name are where the run is
+    config: FinetuneConfig  # eval_episodes, capacity and the loggers filled in; out and name are where the run is
     version: str = iql_jax.__version__
     schema: int = SCHEMA
 
@@ -189,8 +189,9 @@ class FinetuneRecord:
         try:
             names = ("online_steps", "eval_every", "eval_episodes", "checkpoint_every", "updates_per_collect",
                      "capacity")
+            loggers = {k: data[k] for k in ("tensorboard", "wandb") if k in data}  # absent before they were options
             return cls(str(data["offline_run"]), int(data["offline_step"]),
-                       FinetuneConfig(**{k: data[k] for k in names}), data.get("version", "?"),
+                       FinetuneConfig(**{k: data[k] for k in names}, **loggers), data.get("version", "?"),
                        int(data.get("schema", 1)))
         except (ValueError, KeyError, TypeError, ConfigError) as e:
             raise IQLError(f"{path}: damaged fine-tuning record ({type(e).__name__}: {e})") from e

@@ -21,8 +21,8 @@ def test_finetune_run_resumes_bit_exactly_and_marks_the_boundary(tmp_path, data_
     train(run_config(tmp_path, "off", steps=40), progress=False)
     plan = dict(online_steps=40, eval_every=20, eval_episodes=1, checkpoint_every=20)
     whole = finetune_run(tmp_path / "off", FinetuneConfig(**plan, name="ft-whole"), progress=False)
-    with stopping_at(20):
-        part = finetune_run(tmp_path / "off", FinetuneConfig(**plan, name="ft-part"), progress=False)
+    with stopping_at(20):  # the offline run has no TensorBoard mirror; this fine-tuning run asks for its own
+        part = finetune_run(tmp_path / "off", FinetuneConfig(**plan, name="ft-part", tensorboard=True), progress=False)
     assert part.step == 40 + 20 and not part.summary
     resumed = resume_finetune(tmp_path / "ft-part", progress=False)
     assert resumed.step == whole.step == 80
@@ -46,3 +46,12 @@ def test_finetune_run_resumes_bit_exactly_and_marks_the_boundary(tmp_path, data_
     assert [m.hyper["actor_decay_steps"] for m in offline.members] == [40.0, 40.0]
     finetune = FinetuneRecord.read(tmp_path / "ft-whole")
     assert (finetune.offline_step, finetune.config.online_steps, finetune.config.eval_episodes) == (40, 40, 1)
+    # --tensorboard: unset takes the offline run's (none), set is recorded and kept by the resume.
+    assert finetune.config.tensorboard is False and not (tmp_path / "ft-whole" / "tensorboard").exists()
+    assert FinetuneRecord.read(tmp_path / "ft-part").config.tensorboard is True
+    assert RunRecord.read(tmp_path / "ft-part").config.run.tensorboard is True
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(tmp_path / "ft-part" / "tensorboard"))
+    acc.Reload()
+    assert sorted({e.step for e in acc.Scalars("critic/loss")}) == [60, 80]  # before and after the resume

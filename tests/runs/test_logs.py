@@ -1,5 +1,6 @@
 """The opt-in loggers, run for real: a tiny training with ``--run.tensorboard`` / ``--run.wandb`` (offline), then
-what they wrote is read back and compared with ``metrics.jsonl`` and ``eval.csv``.
+what they wrote is read back and compared with ``metrics.jsonl`` and ``eval.csv``; fine-tuning mirrors as the
+offline run did unless ``iql finetune --tensorboard`` / ``--wandb`` say otherwise.
 
 TensorBoard's event files are read with TensorBoard's own ``EventAccumulator``. W&B 0.31 has no Python reader for
 its offline transaction log (``run-<id>.wandb``); it is the LevelDB log format (a 7-byte ``:W&B`` header, then
@@ -20,9 +21,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from iql_jax import cli
 from iql_jax.config import DataConfig, FinetuneConfig, RunConfig, TrainConfig, get_preset
 from iql_jax.runs import finetune_run, train
 from iql_jax.runs.logs import read_eval, read_metrics
+from iql_jax.runs.rundir import FinetuneRecord
 
 BLOCK, HEADER = 32 * 1024, 7
 
@@ -66,7 +69,7 @@ def _expected(run_dir: Path) -> dict[str, dict[int, float]]:
 
 
 def test_tensorboard_scalars_offline_and_online_read_back_with_tensorboards_reader(tmp_path, data_cache_dir,
-                                                                                 no_network):
+                                                                                 no_network, capsys):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     run_dir = _train(tmp_path, tensorboard=True)
@@ -91,6 +94,14 @@ def test_tensorboard_scalars_offline_and_online_read_back_with_tensorboards_read
     for key in ("value/loss", "critic/loss", "eval/return_mean"):
         assert [e.step for e in acc.Scalars(key)] == [60], key
         np.testing.assert_allclose([acc.Scalars(key)[0].value], [expected[key][60]], rtol=1e-6)
+    # `iql finetune --tensorboard False` turns the mirror off for the online phase (recorded), and a resume cannot
+    # change it.
+    options = ["--online-steps", "20", "--eval-every", "20", "--eval-episodes", "1", "--checkpoint-every", "20"]
+    assert cli.main(["finetune", str(run_dir), *options, "--name", "ft-off", "--tensorboard", "False", "--quiet"]) == 0
+    assert not (tmp_path / "ft-off" / "tensorboard").exists() and (tmp_path / "ft-off" / "metrics.jsonl").is_file()
+    assert FinetuneRecord.read(tmp_path / "ft-off").config.tensorboard is False
+    assert cli.main(["finetune", str(tmp_path / "ft-off"), "--resume", "--tensorboard", "True"]) == 2
+    assert "--tensorboard cannot be changed when resuming" in capsys.readouterr().err
 
 
 def wandb_records(path: Path):
