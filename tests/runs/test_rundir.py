@@ -1,8 +1,9 @@
-"""runs.rundir: a run's checkpoints (atomic writes, keeping the last k) and a run written by an earlier version
-(the committed fixture) loading and resuming into the current schema."""
+"""runs.rundir: a run's checkpoints (atomic writes, keeping the last k), and records written by earlier versions (the
+committed run fixture, an older finetune.json) loading, the run resuming into the current schema."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -11,7 +12,8 @@ import numpy as np
 import pytest
 
 from iql_jax.runs import checkpoint, load_run, resume
-from iql_jax.runs.rundir import SCHEMA, RunRecord, checkpoint_path, list_checkpoints, save_checkpoint
+from iql_jax.runs.rundir import (SCHEMA, FinetuneRecord, RunRecord, checkpoint_path, list_checkpoints,
+                                save_checkpoint)
 
 
 def test_failed_write_keeps_previous_checkpoint(tmp_path, monkeypatch):
@@ -56,3 +58,13 @@ def test_a_run_written_before_the_network_config_loads_and_resumes(tmp_path, dat
     assert after.schema == SCHEMA and after.config.run.steps == 6 and after.relabel is None
     assert after.members[0].hyper is None  # what an old record did not know is not made up
     assert after.steps_changed == ({"at_step": 4, "from": 4, "to": 6},)
+
+
+def test_a_finetune_record_written_before_the_logger_options_reads_them_as_unset(tmp_path):
+    # finetune.json as written before `iql finetune --tensorboard / --wandb` existed (schema 2, no logger keys).
+    (tmp_path / "finetune.json").write_text(json.dumps(
+        {"schema": 2, "version": "0.1.0", "offline_run": "runs/off", "offline_step": 40, "online_steps": 40,
+         "eval_every": 20, "eval_episodes": 1, "checkpoint_every": 20, "updates_per_collect": 1, "capacity": 40}))
+    record = FinetuneRecord.read(tmp_path)
+    assert (record.offline_step, record.config.capacity) == (40, 40)
+    assert record.config.tensorboard is None and record.config.wandb is None  # the offline run's, as then
