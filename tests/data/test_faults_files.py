@@ -87,29 +87,27 @@ def minari_dataset(tmp_path, monkeypatch):
     return root / "local" / "faults" / "test-v0"
 
 
-def test_minari_episode_stored_as_a_dataset(minari_dataset, capsys):
+# Each case rewrites fields of a real Minari file (name -> shape of the float32 zeros written there), then the
+# one line the loader must print.
+MINARI_FAULTS = {
+    "episode_stored_as_a_dataset": ({"episode_1": (11, 3)}, "episode_1: expected an episode group (observations, "
+                                    "actions, rewards, terminations, truncations), found a dataset"),
+    "observation_widths_differ_between_episodes": (
+        {"episode_2/observations": (13, 5)},
+        "episode_2/observations: expected shape (T, 3) as in episode_0, found shape (13, 5)"),
+    "zero_width_actions": ({f"episode_{i}/actions": (steps, 0) for i, steps in enumerate((10, 11, 12))},
+                           "episode_0/actions: expected at least one column in every axis after the first, found "
+                           "shape (10, 0)"),
+}
+
+
+@pytest.mark.parametrize("case", MINARI_FAULTS)
+def test_minari_episode_fault(minari_dataset, capsys, case):
+    fields, message = MINARI_FAULTS[case]
     main = minari_dataset / "data" / "main_data.hdf5"
-    replace_field(main, "episode_1", np.zeros((11, 3), np.float32))
-    err = _inspect(capsys, minari_dataset)
-    assert err == (f"error: {main}: episode_1: expected an episode group (observations, actions, rewards, "
-                   "terminations, truncations), found a dataset\n")
-
-
-def test_minari_observation_widths_differ_between_episodes(minari_dataset, capsys):
-    main = minari_dataset / "data" / "main_data.hdf5"
-    replace_field(main, "episode_2/observations", np.zeros((13, 5), np.float32))
-    err = _inspect(capsys, minari_dataset)
-    assert err == (f"error: {main}: episode_2/observations: expected shape (T, 3) as in episode_0, "
-                   "found shape (13, 5)\n")
-
-
-def test_minari_zero_width_actions(minari_dataset, capsys):
-    main = minari_dataset / "data" / "main_data.hdf5"
-    for i, steps in enumerate((10, 11, 12)):
-        replace_field(main, f"episode_{i}/actions", np.zeros((steps, 0), np.float32))
-    err = _inspect(capsys, minari_dataset)
-    assert err == (f"error: {main}: episode_0/actions: expected at least one column in every axis after the "
-                   "first, found shape (10, 0)\n")
+    for field, shape in fields.items():
+        replace_field(main, field, np.zeros(shape, np.float32))
+    assert _inspect(capsys, minari_dataset) == f"error: {main}: {message}\n"
 
 
 @pytest.mark.parametrize("limit", [-1, 0])
