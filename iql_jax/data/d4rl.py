@@ -21,7 +21,7 @@ from iql_jax.data.hdf5_read import read_field
 from iql_jax.data.limits import LoadBudget, check_declared_shape, check_links
 from iql_jax.data.paths import check_regular_file
 from iql_jax.data.transitions import Dataset, DatasetInfo
-from iql_jax.data.validate import DataWarning, check_float_values, make_transitions
+from iql_jax.data.validate import DataWarning, check_flags, check_float_values, make_transitions
 from iql_jax.errors import ConfigError, DataError
 from iql_jax.tasks import find_task_of
 
@@ -196,10 +196,7 @@ def _paired_time_limit(source: str, env_id: str | None, name: str) -> int | None
 
 def _flags(f: h5py.File, key: str, source: str) -> np.ndarray:
     values = _vector(f, key, source)
-    bad = (values != 0) & (values != 1)
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        raise DataError(source, key, "only 0 and 1", f"{values[row]!r} at row {row} ({int(bad.sum())} such rows)")
+    check_flags(source, key, values)
     return values
 
 
