@@ -14,6 +14,7 @@ switch in the package):
 - ``engine``: today's :func:`iql_jax.engine.train_chunk` program;
 - ``+ flat Adam``: Adam over one flat buffer per network (``optax.flatten``);
 - ``+ metrics in the carry``: metrics summed in the scan carry instead of stacked and reduced after it;
+- ``+ scan unroll 2``: two updates per iteration of the scan's loop (``lax.scan(unroll=2)``);
 - ``+ unrolled threefry``: jax's unrolled threefry lowering (its default off the CPU) instead of the rolled loop it
   uses on the CPU. Registered process-wide through a private jax module, so it is compiled last.
 """
@@ -72,6 +73,21 @@ def carry_metrics_chunk(state, data, num_updates):
     return state.replace(key=key), engine.chunk_metrics(totals, num_updates)
 
 
+def unrolled_scan_chunk(state, data, num_updates, unroll=2):
+    """The engine's chunk with two updates per loop iteration (``lax.scan(unroll=2)``): half the loop overhead."""
+    key, (batch_keys, update_keys) = engine._key_chain(state.key, num_updates)
+    size = data.rewards.shape[0]
+    indices = jax.vmap(lambda k: jax.random.randint(k, (state.network.batch_size,), 0, size))(batch_keys)
+
+    def body(s, xs):
+        i, idx, k_update = xs
+        return agent.update(s, _gather(data, idx), k_update, grad_norms=i == num_updates - 1)
+
+    state, metrics = jax.lax.scan(body, state, (jnp.arange(num_updates), indices, update_keys), unroll=unroll)
+    return state.replace(key=key), engine.chunk_metrics(engine.accumulate(engine.metric_totals(metrics), metrics),
+                                                        num_updates)
+
+
 def flat_adam_state(config, obs_dim, act_dim):
     """One learner whose Adam runs over one flat buffer per network (the parameters keep their tree)."""
     original = agent._train_state
@@ -127,6 +143,7 @@ def main():
         Variant("engine + flat Adam", engine._chunk, flat_adam_state(config, args.obs_dim, args.act_dim), data,
                 args.chunk),
         Variant("engine + metrics in the carry", carry_metrics_chunk, fresh(), data, args.chunk),
+        Variant("engine + scan unroll 2", unrolled_scan_chunk, fresh(), data, args.chunk),
     ]
     use_unrolled_threefry()  # process-wide from here on: every program above is already compiled
     variants.append(Variant("engine + unrolled threefry", engine._chunk, fresh(), data, args.chunk))
