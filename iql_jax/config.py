@@ -29,6 +29,7 @@ from typing import Annotated, Iterable, Literal
 
 import tyro
 
+from iql_jax.domains import check_agent, check_run
 from iql_jax.errors import ConfigError
 from iql_jax.tasks import preset_name
 
@@ -75,14 +76,7 @@ class AgentConfig:
         return NetworkConfig(**{name: getattr(self, name) for name in STATIC_FIELDS})
 
     def __post_init__(self):
-        if not 0.0 < self.expectile < 1.0:
-            raise ConfigError(f"agent.expectile: expected a value in (0, 1), found {self.expectile}")
-        if self.beta < 0:
-            raise ConfigError(f"agent.beta: expected β ≥ 0, found {self.beta}")
-        if not 0.0 <= self.polyak <= 1.0:
-            raise ConfigError(f"agent.polyak: expected a rate in [0, 1], found {self.polyak}")
-        if self.num_critics < 1 or self.batch_size < 1 or not self.hidden_dims:
-            raise ConfigError("agent: num_critics, batch_size and hidden_dims must be positive / non-empty")
+        check_agent(self)
 
 
 # The AgentConfig fields that shape the networks and the compiled program; everything else is traced (agent.Hyper).
@@ -169,6 +163,7 @@ class RunConfig:
         for name in ("eval_every", "eval_episodes", "checkpoint_every"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"run.{name}: expected 0 or more, found {getattr(self, name)}")
+        check_run(self)
 
 
 @dataclass(frozen=True)

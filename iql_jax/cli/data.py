@@ -21,6 +21,7 @@ from iql_jax.data.spaces import GOAL_KEYS
 from iql_jax.data.transforms import trajectory_returns
 from iql_jax.data.transitions import Dataset
 from iql_jax.data.validate import DataWarning
+from iql_jax.tasks import find_task_of
 
 
 def data_list() -> None:
@@ -76,7 +77,8 @@ def data_inspect(source: Positional[str]) -> None:
     print(f"  domain: {info.domain or 'unknown'} -> preset {preset.name!r} (reward transform "
           f"{preset.reward_transform!r}, expectile {preset.agent.expectile}, beta {preset.agent.beta})")
     if info.ref_min_score is not None:
-        print(f"  reference scores: min {info.ref_min_score:.6g}, max {info.ref_max_score:.6g}")
+        print(f"  reference scores: min {info.ref_min_score:.6g}, max {info.ref_max_score:.6g}, recorded for "
+              f"{reference_env(info)}")
     coverage = info.extra.get("coverage")
     if coverage and "segments" in coverage:
         print(f"  coverage: {coverage['segments']:,} segments; per start cell: "
@@ -117,6 +119,22 @@ def _print_behaviour(dataset: Dataset) -> None:
         print(f"  coverage: {coverage['cells_visited']} of {coverage['free_cells']} free cells visited; goals "
               f"({antmaze['goals']}) reached and replaced {coverage['goals_reached_and_replaced']:,} times in "
               f"{coverage['episodes']:,} episodes")
+
+
+def reference_env(info) -> str:
+    """The env a dataset's reference pair was measured in: a Minari dataset's evaluation spec with its plain kwargs
+    (``reset_target``, ``continuing_task`` ... change what a return counts), else the catalogue task a file pairs
+    with. A normalised score means something only in that env."""
+    try:
+        spec = json.loads(info.eval_env_spec) if info.eval_env_spec else None
+    except ValueError:
+        spec = None
+    if isinstance(spec, dict):
+        kwargs = {k: v for k, v in (spec.get("kwargs") or {}).items()
+                  if k != "maze_map" and isinstance(v, (bool, int, float, str))}
+        return str(spec.get("id", "?")) + (f" ({', '.join(f'{k}={v}' for k, v in kwargs.items())})" if kwargs else "")
+    task = find_task_of(info.extra.get("env_name"), info.name)
+    return f"{task.env_id} (the task catalogue's {task.key!r})" if task else "an env the data does not record"
 
 
 def _env_of(info) -> str:
