@@ -36,7 +36,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import jax
 import numpy as np
 
-from iql_jax import AgentConfig, device_data, init_population, train_chunk
+from iql_jax import AgentConfig, init_population, train_chunk
+from iql_jax.engine import device_data
 from iql_jax.data import RewardTransform
 from iql_jax.data.transitions import Transitions
 from iql_jax.evaluation import resolve_eval_env
@@ -65,10 +66,11 @@ def online_rate(spec, data, config, members, k, warmup, iterations):
     steps = wall = env = dev = 0.0
     chunks = finetune_iter(fstate, data, spec, total, reward_transform=RewardTransform(), segment_steps=total,
                            updates_per_collect=k, chunk_steps=warmup)
-    for i, (_, m) in enumerate(chunks):
+    for i, chunk in enumerate(chunks):
         if i == 0:
             continue  # compilation and first touches
-        n = m["online_step"] - warmup - steps
+        m = chunk.timing
+        n = chunk.step - warmup - steps
         steps += n
         wall += n / m["time/steps_per_s"]
         env += n / m["time/env_steps_per_s"]

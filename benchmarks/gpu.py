@@ -22,7 +22,8 @@ import jax
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from throughput import synthetic  # noqa: E402
 
-from iql_jax import AgentConfig, device_data, engine, init_population, sharding  # noqa: E402
+from iql_jax import AgentConfig, engine, init_population, sharding  # noqa: E402
+from iql_jax.engine import device_data  # noqa: E402
 
 
 def run_phase(members, data, config, chunk, target, budget_s, *, shards=None):

@@ -20,7 +20,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from throughput import synthetic  # noqa: E402
 
-from iql_jax import AgentConfig, device_data, engine, init_population  # noqa: E402
+from iql_jax import AgentConfig, engine, init_population  # noqa: E402
+from iql_jax.engine import device_data  # noqa: E402
 
 
 def compiled_chunk(members: int, obs_dim: int, act_dim: int, chunk: int = 100):

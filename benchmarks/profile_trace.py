@@ -35,7 +35,8 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from throughput import Ours, synthetic  # noqa: E402
 
-from iql_jax import AgentConfig, device_data  # noqa: E402
+from iql_jax import AgentConfig  # noqa: E402
+from iql_jax.engine import device_data  # noqa: E402
 
 # Trace events that are the runtime's own bookkeeping, not ops of the program.
 _RUNTIME = ("$", "ThunkExecutor", "Pjit", "ThreadpoolListener", "TfrtCpu", "ParseArguments", "Transpose", "while")

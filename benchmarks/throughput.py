@@ -42,7 +42,8 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
-from iql_jax import AgentConfig, device_data, engine, init_population, sharding  # noqa: E402
+from iql_jax import AgentConfig, engine, init_population, sharding  # noqa: E402
+from iql_jax.engine import device_data  # noqa: E402
 from iql_jax.data.transitions import Transitions
 
 

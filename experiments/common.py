@@ -26,18 +26,14 @@ import numpy as np
 
 from iql_jax import agent
 from iql_jax.config import TrainConfig, config_to_dict
-from iql_jax.runs import checkpoint, load_run, resume, train
+from iql_jax.runs import list_checkpoints, load_run, resume, train
 from iql_jax.runs.logs import read_eval, read_metrics
 from iql_jax.runs.report import render_markdown, table_rows
 from iql_jax.runs.stats import last_and_best, mean_ci95, score_key
+from iql_jax.testing import stopping_at
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "runs" / "experiments"
-
-
-# jaxlib 0.10.2 hung on this project's 2-core CPUs in the vmapped member init (batched LAPACK QR of the orthogonal
-# init; see engine.init_population's `sequential`), so the experiments initialise members one at a time.
-SEQUENTIAL_INIT = True
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -134,7 +130,8 @@ def run_sweep(config: TrainConfig, sweep, *, reuse: bool = False, stop_at: int |
     t0 = time.perf_counter()
     if reuse and same:
         print(f"[train] {run_dir.name}: resuming the unfinished run ({saved['wall_s']:.0f} s so far)", flush=True)
-        result = resume(run_dir, progress=False, stop_at=stop_at)
+        with stopping_at(stop_at):
+            result = resume(run_dir, progress=False)
         before = saved["wall_s"]
     else:
         if saved is not None and reuse:
@@ -147,7 +144,8 @@ def run_sweep(config: TrainConfig, sweep, *, reuse: bool = False, stop_at: int |
         before = 0.0
         run_dir.parent.mkdir(parents=True, exist_ok=True)
         _record_wall(wall_file, config, sweep, 0.0, False, 0)  # so that a killed first session is resumed too
-        result = train(config, sweep=sweep, progress=False, sequential_init=SEQUENTIAL_INIT, stop_at=stop_at)
+        with stopping_at(stop_at):
+            result = train(config, sweep=sweep, progress=False)
     wall = before + time.perf_counter() - t0
     finished = result.step >= config.run.steps
     print(f"[train] {run_dir.name}: {'done' if finished else f'stopped at {result.step:,} updates'} "
@@ -198,8 +196,8 @@ def values_over_training(run_dir: Path, observations: np.ndarray) -> tuple[list[
     steps, values, members = [], [], None
     obs = jnp.asarray(observations, jnp.float32)
     fn = jax.jit(jax.vmap(lambda s: agent.values(s, obs).mean()))
-    for step, path in checkpoint.list_checkpoints(run_dir):
-        states, members, _, _ = load_run(run_dir, path, sequential_init=SEQUENTIAL_INIT)
+    for step, path in list_checkpoints(run_dir):
+        states, members, _, _ = load_run(run_dir, path)
         steps.append(step)
         values.append(np.asarray(fn(states)))
     return steps, np.array(values), members

@@ -46,15 +46,14 @@ def evaluate_run(run_dir: Path, maze: str, episodes: int) -> dict:
     from iql_jax.data.generate_maze import reference_scores
     from iql_jax.evaluation import EvalEnvSpec, evaluate
     from iql_jax.runs import load_run
-    from iql_jax.runs.records import eval_spec_from_record
 
     states, members, record, _ = load_run(run_dir)
     policy = engine.population_policy(states)
-    fixed = eval_spec_from_record(record)
+    fixed = record.eval_env
     collection = EvalEnvSpec(fixed.env_id, {"continuing_task": True, "reset_target": True},
                              fixed.max_episode_steps, fixed.observation_layout)
     out = {}
-    for label, spec, refs in (("fixed", fixed, tuple(record["ref_scores"])),
+    for label, spec, refs in (("fixed", fixed, record.ref_scores),
                               ("collection", collection, reference_scores(maze, "collection"))):
         result = evaluate(policy, spec, len(members), episodes, seed=12345, ref_scores=refs)
         out[label] = (result.normalized_score, result.success_rate)

@@ -11,12 +11,12 @@ the whole path works and gives sane numbers, not the paper's (which has no *-ran
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 import common  # noqa: F401  (applies the init work-around before any training)
 from iql_jax.runs.plots import plot_scores
+from iql_jax.runs.rundir import RunRecord
 
 NAME = "locomotion"
 DATASETS = ("hopper-random", "halfcheetah-random")
@@ -41,8 +41,7 @@ def main():
         results.append(result)
         run_dirs.append(result.run_dir)
         plots.append(plot_scores([result.run_dir], out / f"{NAME}_{name}.png"))
-        record = json.loads((result.run_dir / "config.json").read_text())
-        scale = record["reward_transform"]["scale"]
+        scale = RunRecord.read(result.run_dir).reward_transform.scale
         returns = _last_returns(result.run_dir)
         for setting, sc in common.setting_scores(result.run_dir).items():
             lines.append(f"| {name} | ×{scale:.4f} | {LABELS.get(setting, setting)} | {len(sc['last'])} | "

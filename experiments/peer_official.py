@@ -18,7 +18,6 @@ actor learning rate each applies along the run.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -35,6 +34,7 @@ from iql_jax.evaluation import evaluate, resolve_eval_env  # noqa: E402
 from iql_jax.evaluation.scores import reference_scores  # noqa: E402
 from iql_jax.runs.logs import read_eval  # noqa: E402
 from iql_jax.runs.loop import eval_seed  # noqa: E402
+from iql_jax.runs.rundir import RunRecord  # noqa: E402
 
 NAME = "peer_official"
 
@@ -106,8 +106,7 @@ def main():
                 eval_episodes=args.eval_episodes)
     config = common.sized_config(args.dataset, "locomotion", size, out=out / "runs", name=args.dataset)
     ours, _, _ = common.run_sweep(config, None, reuse=args.reuse)
-    record = json.loads((ours.run_dir / "config.json").read_text())
-    our_scale = record["reward_transform"]["scale"]
+    our_scale = RunRecord.read(ours.run_dir).reward_transform.scale
     rows = read_eval(ours.run_dir)
     steps = sorted({r["step"] for r in rows})
     lines = ["| updates | ours (mean ± 95 %) | official (mean ± 95 %) |", "|---:|---:|---:|"]

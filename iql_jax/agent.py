@@ -14,6 +14,7 @@ compiled program. Learning rates are applied by hand after Adam's scaling, which
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, NamedTuple
 
 import flax.struct as struct
@@ -23,7 +24,7 @@ import optax
 from flax.training.train_state import TrainState
 
 from iql_jax import losses
-from iql_jax.config import AgentConfig, NetworkConfig
+from iql_jax.config import STATIC_FIELDS, AgentConfig, NetworkConfig
 from iql_jax.data.transitions import Transitions
 from iql_jax.networks import CriticEnsemble, GaussianPolicy, StateValue, gaussian_log_prob
 
@@ -43,10 +44,29 @@ class Hyper(NamedTuple):
 
     @classmethod
     def from_config(cls, config: AgentConfig, decay_steps: int) -> "Hyper":
+        """The traced values of ``config`` (None fields filled as :meth:`AgentConfig.complete` does)."""
+        config = config.complete()
         decay = decay_steps if config.actor_lr_schedule == "cosine" else 0
-        values = (config.expectile, config.beta, config.discount, config.polyak, config.max_exp_adv,
-                  config.actor_lr, config.critic_lr, config.value_lr, decay)
-        return cls(*(jnp.asarray(v, jnp.float32) for v in values))
+        values = {name: getattr(config, name) for name in SWEEPABLE}
+        return cls(**{k: jnp.asarray(v, jnp.float32) for k, v in {**values, "actor_decay_steps": decay}.items()})
+
+
+# The traced hyperparameters a user sets, and so may sweep. actor_decay_steps is derived: the cosine horizon, from
+# actor_lr_schedule and the run's steps (a resume with a new --steps rewrites it for every member).
+SWEEPABLE: tuple[str, ...] = tuple(name for name in Hyper._fields if name != "actor_decay_steps")
+
+
+def _check_partition() -> None:
+    """Every AgentConfig field is static (NetworkConfig) or traced (Hyper, the schedule as its horizon), never
+    both and never neither: a new field must be placed, or it would silently not reach the update."""
+    static, traced = set(STATIC_FIELDS), {*SWEEPABLE, "actor_lr_schedule"}
+    fields = {f.name for f in dataclasses.fields(AgentConfig)}
+    if static & traced or static | traced != fields:
+        raise TypeError(f"AgentConfig fields not split into static and traced: both {sorted(static & traced)}, "
+                        f"neither {sorted(fields - static - traced)}, unknown {sorted((static | traced) - fields)}")
+
+
+_check_partition()
 
 
 class IQLState(struct.PyTreeNode):

@@ -17,72 +17,101 @@ adroit          0.7       0.5   0.1           cosine over the run   none
 antmaze-finetune 0.9      10.0  none          constant              r − 1
 ============== ========= ===== ============= ===================== ===========================
 
-Shared: hidden (256, 256), Adam 3e-4 for actor, critic and value, discount 0.99, polyak 0.005, batch 256,
-exp-advantage clip 100, two critics.
+Shared (:data:`SHARED`): hidden (256, 256), Adam 3e-4 for actor, critic and value, discount 0.99, polyak 0.005,
+batch 256, exp-advantage clip 100, two critics.
+
+Every field a preset sets defaults to ``None``, "take the preset's", so a value the user gives is known as given
+whatever it is (tyro's parse says what was typed; a library caller's ``AgentConfig(expectile=0.7)`` is kept under
+``preset="antmaze"``). :meth:`TrainConfig.resolve` fills the rest from the preset, once.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Annotated, Iterable, Literal
+from typing import Annotated, Literal
 
 import tyro
 
+from iql_jax.data import source_kind
+from iql_jax.data.goals import GOAL_MODES
+from iql_jax.data.transforms import REWARD_KINDS
 from iql_jax.domains import check_agent, check_run
 from iql_jax.errors import ConfigError
 from iql_jax.tasks import preset_name
 
-RewardTransformKind = Literal["none", "locomotion", "antmaze"]
+# The choices of these options are their tables' keys (each table is the one owner of its names).
+RewardTransformKind = Literal[REWARD_KINDS]
+GoalMode = Literal[GOAL_MODES]
 
 
 @dataclass(frozen=True)
 class AgentConfig:
-    """IQL hyperparameters, named as in the paper (expectile τ, beta β, discount γ, polyak)."""
+    """IQL hyperparameters, named as in the paper (expectile τ, beta β, discount γ, polyak).
 
-    expectile: float = 0.7
+    Every field defaults to None, the preset's value (see :meth:`TrainConfig.resolve`); outside a run, the
+    agent and the engine fill a None from :data:`SHARED` (:meth:`complete`)."""
+
+    expectile: float | None = None
     """τ of the value loss L₂^τ(Q̂ − V): 0.5 is the mean (SARSA / one-step), → 1 approaches the in-data max."""
-    beta: float = 3.0
+    beta: float | None = None
     """AWR inverse temperature β: weights exp(β·(Q̂ − V)); 0 is behaviour cloning, large is greedy."""
-    max_exp_adv: float = 100.0
+    max_exp_adv: float | None = None
     """Clip on the AWR weight exp(β·A) (the official code's 100)."""
-    discount: float = 0.99
+    discount: float | None = None
     """γ in the critic target r + γ·(1 − terminal)·V(s′)."""
-    polyak: float = 0.005
+    polyak: float | None = None
     """Target-critic averaging rate: Q̂ ← polyak·Q + (1 − polyak)·Q̂, every update."""
-    actor_lr: float = 3e-4
+    actor_lr: float | None = None
     """Adam learning rate of the policy (start value of the cosine schedule)."""
-    critic_lr: float = 3e-4
+    critic_lr: float | None = None
     """Adam learning rate of the Q ensemble."""
-    value_lr: float = 3e-4
+    value_lr: float | None = None
     """Adam learning rate of V."""
-    actor_lr_schedule: Literal["cosine", "constant"] = "cosine"
+    actor_lr_schedule: Literal["cosine", "constant"] | None = None
     """'cosine' decays the actor lr to 0 over the run's steps (offline); 'constant' for fine-tuning."""
-    hidden_dims: tuple[int, ...] = (256, 256)
+    hidden_dims: tuple[int, ...] | None = None
     """Hidden layer sizes of every MLP (actor, critics, value)."""
-    num_critics: int = 2
+    num_critics: int | None = None
     """Number of Q heads; the min over the target heads feeds V and the actor."""
-    actor_dropout: float = 0.0
+    actor_dropout: float | None = None
     """Dropout after every hidden activation of the actor, training only (0.1 on Kitchen/Adroit)."""
-    log_std_min: float = -5.0
+    log_std_min: float | None = None
     """Lower clip of the policy's state-independent log-std."""
-    log_std_max: float = 2.0
+    log_std_max: float | None = None
     """Upper clip of the policy's state-independent log-std."""
-    batch_size: int = 256
+    batch_size: int | None = None
     """Transitions per update, drawn uniformly with replacement."""
+
+    def complete(self, base: "AgentConfig | None" = None) -> "AgentConfig":
+        """This config with every None taken from ``base`` (a preset's agent; by default :data:`SHARED`)."""
+        base = SHARED if base is None else base
+        return dataclasses.replace(base, **{k: v for k, v in self.given().items()})
+
+    def given(self) -> dict:
+        """The fields set (not None), by name."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if getattr(self, f.name) is not None}
 
     def network(self) -> "NetworkConfig":
         """The static part: what shapes the networks and the compiled program (the rest is traced, see Hyper)."""
-        return NetworkConfig(**{name: getattr(self, name) for name in STATIC_FIELDS})
+        full = self.complete()
+        return NetworkConfig(**{name: getattr(full, name) for name in STATIC_FIELDS})
 
     def __post_init__(self):
         check_agent(self)
 
 
-# The AgentConfig fields that shape the networks and the compiled program; everything else is traced (agent.Hyper).
+SHARED = AgentConfig(expectile=0.7, beta=3.0, max_exp_adv=100.0, discount=0.99, polyak=0.005, actor_lr=3e-4,
+                     critic_lr=3e-4, value_lr=3e-4, actor_lr_schedule="cosine", hidden_dims=(256, 256), num_critics=2,
+                     actor_dropout=0.0, log_std_min=-5.0, log_std_max=2.0, batch_size=256)
+"""The official values every preset starts from (``implementations.md`` §1.5 "common to all"); the τ and β here
+are the locomotion preset's."""
+
+# The AgentConfig fields that shape the networks and the compiled program. Every other field is traced: a field of
+# agent.Hyper, or actor_lr_schedule, which becomes Hyper.actor_decay_steps (agent.py checks the split is exhaustive).
 STATIC_FIELDS = ("hidden_dims", "num_critics", "actor_dropout", "log_std_min", "log_std_max", "batch_size")
 NetworkConfig = dataclasses.make_dataclass(
-    "NetworkConfig", [(f.name, f.type, field(default=f.default)) for f in dataclasses.fields(AgentConfig)
+    "NetworkConfig", [(f.name, f.type, field(default=getattr(SHARED, f.name))) for f in dataclasses.fields(AgentConfig)
                       if f.name in STATIC_FIELDS], frozen=True)
 NetworkConfig.__module__ = __name__
 NetworkConfig.__doc__ = """The static settings an :class:`~iql_jax.agent.IQLState` carries (hashable; one compiled
@@ -112,7 +141,7 @@ class DataConfig:
     """Clip dataset actions to ±(1 − 1e-5), as the official code (real D4RL actions slightly exceed ±1)."""
     env_id: Annotated[str | None, tyro.conf.arg(aliases=("--env-id", "--env"))] = None
     """Evaluation environment id; None pairs it from the dataset (Minari spec, or the task catalogue by name)."""
-    goal: Literal["auto", "conditioned", "relabel", "none"] = "auto"
+    goal: GoalMode = "auto"
     """Goal-reaching data: 'conditioned' appends desired_goal[t+1] to the observation; 'relabel' recomputes rewards \
 and goal terminals against the evaluation map's fixed goal (D4RL AntMaze style); 'none' ignores the goal; 'auto' is \
 'conditioned' when desired_goal varies in the data, else 'none'."""
@@ -123,6 +152,14 @@ paired environment's (--env, else the task catalogue's)."""
     def __post_init__(self):
         if self.max_episode_steps is not None and self.max_episode_steps < 1:
             raise ConfigError(f"data.max_episode_steps: expected a positive integer, found {self.max_episode_steps}")
+
+    def load_options(self) -> dict:
+        """The :func:`~iql_jax.data.load_dataset` options for this source's kind: a built-in's seed; a D4RL file's
+        time-limit pairing (``env_id``). The options given by the user pass whatever the kind, so one that does not
+        apply is refused by the loader instead of dropped."""
+        kind = source_kind(self.dataset)
+        return {"steps": self.dataset_steps, "seed": self.dataset_seed if kind == "builtin" else None,
+                "max_episode_steps": self.max_episode_steps, "env_id": self.env_id if kind == "hdf5" else None}
 
 
 @dataclass(frozen=True)
@@ -139,8 +176,8 @@ class RunConfig:
     """Updates fused in one compiled call (lax.scan); logging happens between chunks."""
     eval_every: Annotated[int, tyro.conf.arg(aliases=("--eval-every",))] = 5000
     """Evaluate every N updates (0: only at the end)."""
-    eval_episodes: Annotated[int, tyro.conf.arg(aliases=("--eval-episodes",))] = 10
-    """Episodes per seed at each evaluation."""
+    eval_episodes: Annotated[int | None, tyro.conf.arg(aliases=("--eval-episodes",))] = None
+    """Episodes per seed at each evaluation; None takes the preset's (10, or 100 for AntMaze)."""
     checkpoint_every: int = 50_000
     """Write a checkpoint every N updates (and always at the end)."""
     keep_checkpoints: int = 3
@@ -161,7 +198,7 @@ class RunConfig:
             if getattr(self, name) < 1:
                 raise ConfigError(f"run.{name}: expected a positive integer, found {getattr(self, name)}")
         for name in ("eval_every", "eval_episodes", "checkpoint_every"):
-            if getattr(self, name) < 0:
+            if getattr(self, name) is not None and getattr(self, name) < 0:
                 raise ConfigError(f"run.{name}: expected 0 or more, found {getattr(self, name)}")
         check_run(self)
 
@@ -210,25 +247,26 @@ class Preset:
     source: str
 
 
-_SHARED = AgentConfig()
 PRESETS: dict[str, Preset] = {
     "locomotion": Preset(
-        "locomotion", dataclasses.replace(_SHARED, expectile=0.7, beta=3.0), "locomotion", 10,
+        "locomotion", dataclasses.replace(SHARED, expectile=0.7, beta=3.0), "locomotion", 10,
         "official configs/mujoco_config.py; paper Table 1 (Gym locomotion v2)"),
     "antmaze": Preset(
-        "antmaze", dataclasses.replace(_SHARED, expectile=0.9, beta=10.0), "antmaze", 100,
+        "antmaze", dataclasses.replace(SHARED, expectile=0.9, beta=10.0), "antmaze", 100,
         "official configs/antmaze_config.py; paper Table 1 (AntMaze v0)"),
     "kitchen": Preset(
-        "kitchen", dataclasses.replace(_SHARED, expectile=0.7, beta=0.5, actor_dropout=0.1), "none", 10,
+        "kitchen", dataclasses.replace(SHARED, expectile=0.7, beta=0.5, actor_dropout=0.1), "none", 10,
         "official configs/kitchen_config.py; paper Table 3 (Kitchen v0)"),
     "adroit": Preset(
-        "adroit", dataclasses.replace(_SHARED, expectile=0.7, beta=0.5, actor_dropout=0.1), "none", 10,
+        "adroit", dataclasses.replace(SHARED, expectile=0.7, beta=0.5, actor_dropout=0.1), "none", 10,
         "official README runs Adroit with configs/kitchen_config.py; paper Table 3 (Adroit v0)"),
     "antmaze-finetune": Preset(
         "antmaze-finetune",
-        dataclasses.replace(_SHARED, expectile=0.9, beta=10.0, actor_lr_schedule="constant"), "antmaze", 100,
+        dataclasses.replace(SHARED, expectile=0.9, beta=10.0, actor_lr_schedule="constant"), "antmaze", 100,
         "official configs/antmaze_finetune_config.py; paper Table 2 (fine-tuning)"),
 }
+PresetName = Literal[tuple(PRESETS)]
+
 
 def get_preset(name: str) -> Preset:
     """Look a preset up by name, with a clear error listing the valid ones."""
@@ -243,7 +281,7 @@ def preset_for_domain(domain: str | None) -> Preset:
     return PRESETS[preset_name(domain)]
 
 
-# The fields a preset sets, as dotted names; only these can be "explicit" (see TrainConfig.resolve).
+# The fields a preset sets, as dotted names: each defaults to None, "the preset's".
 PRESET_FIELDS: tuple[str, ...] = (*(f"agent.{f.name}" for f in dataclasses.fields(AgentConfig)),
                                   "run.eval_episodes", "data.reward_transform")
 
@@ -255,49 +293,41 @@ class TrainConfig:
     agent: AgentConfig = field(default_factory=AgentConfig)
     data: DataConfig = field(default_factory=DataConfig)
     run: RunConfig = field(default_factory=RunConfig)
-    preset: Annotated[Literal["locomotion", "antmaze", "kitchen", "adroit", "antmaze-finetune"] | None,
-                      tyro.conf.arg(aliases=("-p",))] = None
+    preset: Annotated[PresetName | None, tyro.conf.arg(aliases=("-p",))] = None
     """Hyperparameter preset (see `iql presets`); None picks it from the dataset's domain."""
     resolved: tyro.conf.Suppress[bool] = False
     """Set by :meth:`resolve`: the preset is applied and the config is final (every ``config.json`` holds one)."""
 
-    def resolve(self, domain: str | None, explicit: Iterable[str] | None = None) -> "TrainConfig":
-        """The config to train: the preset applied, then the explicit settings on top. The one place presets apply.
+    def given(self) -> frozenset[str]:
+        """The preset fields (dotted names, :data:`PRESET_FIELDS`) this config sets: they override the preset."""
+        return frozenset(name for name in PRESET_FIELDS if _get(self, name) is not None)
+
+    def resolve(self, domain: str | None, goal: str | None = None) -> "TrainConfig":
+        """The config to train: the preset applied under the fields given. The one place presets apply.
 
         The preset is ``self.preset`` if named, else the one the dataset's ``domain`` implies (the task catalogue's
-        choice). It sets every ``agent`` field, ``run.eval_episodes`` and (when ``data.reward_transform`` is None)
-        the reward transform. A field is *explicit*, and keeps its value over the preset's, when
-
-        * ``explicit`` lists it (dotted names from :data:`PRESET_FIELDS`; the CLI passes the options given on its
-          command line, so ``--preset antmaze --agent.expectile 0.7`` trains τ 0.7), or
-        * ``explicit`` is None (the library rule) and its value differs from the dataclass default: so
-          ``TrainConfig(preset="antmaze")`` trains τ 0.9, β 10, and ``AgentConfig(hidden_dims=(64, 64))`` keeps its
-          sizes under any preset. A library caller who wants a default value over a preset's passes ``explicit``.
+        choice). It fills every :data:`PRESET_FIELDS` entry left None (the ``agent`` fields, ``run.eval_episodes``,
+        ``data.reward_transform``); a field given keeps its value whatever it is, so
+        ``TrainConfig(agent=AgentConfig(expectile=0.7), preset="antmaze")`` trains τ 0.7, β 10, and
+        ``--preset antmaze --agent.expectile 0.7`` the same. ``goal`` is the concrete goal mode the data resolved
+        ``data.goal`` to (:func:`iql_jax.data.goals.resolve_goal_mode`), recorded in its place.
 
         A resolved config is returned unchanged (resolving twice cannot undo an override).
         """
         if self.resolved:
             return self
         preset = get_preset(self.preset) if self.preset else preset_for_domain(domain)
-        given = set(_non_default_fields(self) if explicit is None else explicit)
-        unknown = given - set(PRESET_FIELDS)
-        if unknown:
-            raise ConfigError(f"explicit: unknown fields {sorted(unknown)}; expected some of {list(PRESET_FIELDS)}")
-        agent = dataclasses.replace(preset.agent, **{f.name: getattr(self.agent, f.name)
-                                                     for f in dataclasses.fields(AgentConfig)
-                                                     if f"agent.{f.name}" in given})
-        episodes = self.run.eval_episodes if "run.eval_episodes" in given else preset.eval_episodes
-        reward = self.data.reward_transform or preset.reward_transform
-        return dataclasses.replace(
-            self, agent=agent, run=dataclasses.replace(self.run, eval_episodes=episodes),
-            data=dataclasses.replace(self.data, reward_transform=reward), preset=preset.name, resolved=True)
+        episodes = preset.eval_episodes if self.run.eval_episodes is None else self.run.eval_episodes
+        data = dataclasses.replace(self.data, reward_transform=self.data.reward_transform or preset.reward_transform,
+                                   goal=goal or self.data.goal)
+        return dataclasses.replace(self, agent=self.agent.complete(preset.agent), data=data,
+                                   run=dataclasses.replace(self.run, eval_episodes=episodes), preset=preset.name,
+                                   resolved=True)
 
 
-def _non_default_fields(config: TrainConfig) -> list[str]:
-    defaults = TrainConfig()
-    return [name for name in PRESET_FIELDS
-            if getattr(getattr(config, name.split(".")[0]), name.split(".")[1])
-            != getattr(getattr(defaults, name.split(".")[0]), name.split(".")[1])]
+def _get(config: TrainConfig, dotted: str):
+    part, name = dotted.split(".")
+    return getattr(getattr(config, part), name)
 
 
 def config_to_dict(config) -> dict:
@@ -306,15 +336,22 @@ def config_to_dict(config) -> dict:
 
 
 def config_from_dict(data: dict) -> TrainConfig:
-    """Rebuild a :class:`TrainConfig` from :func:`config_to_dict` output (tuples restored)."""
+    """Rebuild a :class:`TrainConfig` from :func:`config_to_dict` output (tuples restored).
+
+    Every ``config.json`` holds a resolved config, those written before the ``resolved`` field existed too; a field
+    an older version did not write takes the value its default then was (:data:`SHARED`, 10 evaluation episodes).
+    """
     agent = dict(data.get("agent", {}))
-    if "hidden_dims" in agent:
+    if agent.get("hidden_dims") is not None:
         agent["hidden_dims"] = tuple(agent["hidden_dims"])
+    resolved = data.get("resolved", True)
+    run = dict(data.get("run", {}))
+    if resolved and run.get("eval_episodes") is None:
+        run["eval_episodes"] = 10
     return TrainConfig(
-        agent=AgentConfig(**agent),
+        agent=AgentConfig(**agent).complete() if resolved else AgentConfig(**agent),
         data=DataConfig(**data.get("data", {})),
-        run=RunConfig(**data.get("run", {})),
+        run=RunConfig(**run),
         preset=data.get("preset"),
-        # Every config.json holds a resolved config; those written before the field existed were resolved too.
-        resolved=data.get("resolved", True),
+        resolved=resolved,
     )

@@ -15,23 +15,34 @@ MAX_NAME = 255  # NAME_MAX: the longest directory name Linux and macOS allow
 
 
 def check_agent(agent) -> None:
-    """γ in [0, 1], τ in (0, 1), β ≥ 0, rates and learning rates in range, all finite; sizes ≥ 1."""
-    _range("agent.expectile", agent.expectile, 0.0, 1.0, "a value in (0, 1)", open_low=True, open_high=True)
-    _range("agent.discount", agent.discount, 0.0, 1.0, "γ in [0, 1]")
-    _range("agent.polyak", agent.polyak, 0.0, 1.0, "a rate in [0, 1]")
-    _range("agent.actor_dropout", agent.actor_dropout, 0.0, 1.0, "a rate in [0, 1)", open_high=True)
-    _range("agent.beta", agent.beta, 0.0, math.inf, "β ≥ 0" if math.isfinite(agent.beta) else "a finite β ≥ 0")
-    _range("agent.max_exp_adv", agent.max_exp_adv, 0.0, math.inf, "a finite value > 0", open_low=True)
-    for name in ("actor_lr", "critic_lr", "value_lr"):
-        _range(f"agent.{name}", getattr(agent, name), 0.0, math.inf, "a finite rate > 0", open_low=True)
-    if not (math.isfinite(agent.log_std_min) and math.isfinite(agent.log_std_max)
-            and agent.log_std_min < agent.log_std_max):
-        raise ConfigError(f"agent.log_std_min/max: expected finite values with min < max, found "
-                          f"{agent.log_std_min}, {agent.log_std_max}")
+    """γ in [0, 1], τ in (0, 1), β ≥ 0, rates and learning rates in range, all finite; sizes ≥ 1. A None field is
+    the preset's value, checked where the preset is written."""
+    ranges = {"expectile": (0.0, 1.0, "a value in (0, 1)", True, True),
+              "discount": (0.0, 1.0, "γ in [0, 1]", False, False),
+              "polyak": (0.0, 1.0, "a rate in [0, 1]", False, False),
+              "actor_dropout": (0.0, 1.0, "a rate in [0, 1)", False, True),
+              "beta": (0.0, math.inf, "β ≥ 0", False, False),
+              "max_exp_adv": (0.0, math.inf, "a finite value > 0", True, False),
+              **{name: (0.0, math.inf, "a finite rate > 0", True, False)
+                 for name in ("actor_lr", "critic_lr", "value_lr")}}
+    for name, (low, high, allowed, open_low, open_high) in ranges.items():
+        value = getattr(agent, name)
+        if value is not None:
+            if name == "beta" and not math.isfinite(value):
+                allowed = "a finite β ≥ 0"
+            _range(f"agent.{name}", value, low, high, allowed, open_low, open_high)
+    low, high = agent.log_std_min, agent.log_std_max
+    for name, value in (("log_std_min", low), ("log_std_max", high)):
+        if value is not None and not math.isfinite(value):
+            raise ConfigError(f"agent.{name}: expected a finite number, found {value}")
+    if low is not None and high is not None and not low < high:
+        raise ConfigError(f"agent.log_std_min/max: expected min < max, found {low}, {high}")
     for name in ("num_critics", "batch_size"):
-        _positive(f"agent.{name}", getattr(agent, name))
-    if not agent.hidden_dims or any(isinstance(d, bool) or d < 1 for d in agent.hidden_dims):
-        raise ConfigError(f"agent.hidden_dims: expected one or more layer sizes ≥ 1, found {agent.hidden_dims}")
+        if getattr(agent, name) is not None:
+            _positive(f"agent.{name}", getattr(agent, name))
+    dims = agent.hidden_dims
+    if dims is not None and (not dims or any(isinstance(d, bool) or d < 1 for d in dims)):
+        raise ConfigError(f"agent.hidden_dims: expected one or more layer sizes ≥ 1, found {dims}")
 
 
 def check_run(run) -> None:

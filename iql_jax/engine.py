@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import functools
 import itertools
-from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import jax
 import jax.numpy as jnp
 
 from iql_jax import agent, sharding
-from iql_jax.agent import Hyper, IQLState
+from iql_jax.agent import SWEEPABLE, Hyper, IQLState
 from iql_jax.config import AgentConfig, NetworkConfig
 from iql_jax.data.transitions import Transitions
 from iql_jax.errors import ConfigError
@@ -66,15 +67,29 @@ def over_members(fn: Callable, in_axes: tuple, single: bool) -> Callable:
     return run
 
 
-def _reduce(metrics: dict) -> dict:
-    """Chunk summary: the max for ``*_max`` metrics, the last update's value for ``grad/*`` (computed on the last
-    update only), the mean for the rest."""
-    def one(name, v):
-        if name.startswith("grad/"):
-            return v[-1]
-        return v.max(0) if name.endswith("_max") else v.mean(0)
+def _rule(name: str) -> str:
+    return "last" if name.startswith("grad/") else "max" if name.endswith("_max") else "mean"
 
-    return {k: one(k, v) for k, v in metrics.items()}
+
+def metric_totals(names, shape=()) -> dict:
+    """Empty accumulators for :func:`accumulate`, one per metric name, of ``shape`` (``(M,)`` on the host)."""
+    return {k: jnp.full(shape, -jnp.inf if _rule(k) == "max" else 0.0, jnp.float32) for k in names}
+
+
+def accumulate(totals: dict, metrics: dict) -> dict:
+    """Fold metrics stacked over updates (leading axis) into ``totals``: sums, running maxima for ``*_max``, and
+    the newest value for ``grad/*`` (computed on a chunk's last update only)."""
+    def one(name, total, v):
+        rule = _rule(name)
+        return v[-1] if rule == "last" else jnp.maximum(total, v.max(0)) if rule == "max" else total + v.sum(0)
+
+    return {k: one(k, totals[k], v) for k, v in metrics.items()}
+
+
+def chunk_metrics(totals: dict, count: int) -> dict:
+    """The one summary of a chunk of ``count`` updates, offline or online: the mean of each metric, the max for
+    ``*_max``, the last update's ``grad/*`` norms."""
+    return {k: v / count if _rule(k) == "mean" else v for k, v in totals.items()}
 
 
 def _chunk(state: IQLState, data: Transitions, num_updates: int):
@@ -82,7 +97,7 @@ def _chunk(state: IQLState, data: Transitions, num_updates: int):
         return train_step(s, data, grad_norms=i == num_updates - 1)
 
     state, metrics = jax.lax.scan(body, state, jnp.arange(num_updates))
-    return state, _reduce(metrics)
+    return state, chunk_metrics(accumulate(metric_totals(metrics), metrics), num_updates)
 
 
 def _per_device_chunk(num_updates: int, single: bool):
@@ -123,6 +138,53 @@ def train_chunk(states: IQLState, data: Transitions, num_updates: int) -> tuple[
 
 
 @dataclass(frozen=True)
+class Chunk:
+    """What a stretch of training hands the driver (:func:`iql_jax.runs.loop.drive`), offline or online.
+
+    Attributes:
+        step: steps this phase has done after the chunk (updates offline, environment steps online).
+        states: the population after it (donated to the next chunk: evaluate or save it before asking for more).
+        metrics: the update metrics per member ``{name: (M,)}``, summarised by :func:`chunk_metrics`; the driver
+            stops the run on the first non-finite one.
+        observed: other per-member values ``(M,)`` to log as they are (online episode returns, NaN where none ended).
+        timing: throughput scalars, added to every metrics row.
+        carry: what a checkpoint must hold when it is more than ``states`` (the fine-tuning state); None: ``states``.
+    """
+
+    step: int
+    states: IQLState
+    metrics: dict
+    observed: dict = field(default_factory=dict)
+    timing: dict = field(default_factory=dict)
+    carry: Any = None
+
+    @property
+    def saved(self):
+        """The pytree a checkpoint of this chunk holds."""
+        return self.states if self.carry is None else self.carry
+
+
+def train_iter(states: IQLState, data: Transitions, steps: int, *, start: int = 0, chunk_size: int = 1000,
+               align: Sequence[int] = ()) -> Iterator[Chunk]:
+    """Offline training as chunks: updates ``start`` to ``steps`` in calls of :func:`train_chunk` of at most
+    ``chunk_size`` updates, each ending on every multiple of the ``align`` cadences (0: none) it reaches, so the
+    driver can evaluate and checkpoint there.
+
+    Args:
+        states: the population (donated, as in :func:`train_chunk`: use only what is yielded).
+        data: from :func:`device_data`.
+    """
+    step = start
+    while step < steps:
+        n = min(chunk_size, steps - step, *(every - step % every for every in align if every > 0))
+        t0 = time.perf_counter()
+        states, metrics = train_chunk(states, data, n)
+        metrics = jax.device_get(metrics)
+        step += n
+        yield Chunk(step, states, metrics, timing={"time/updates_per_s": n / (time.perf_counter() - t0)})
+
+
+@dataclass(frozen=True)
 class Member:
     """One learner of a population: its seed and the hyperparameters it overrides."""
 
@@ -148,42 +210,31 @@ def expand_sweep(sweep) -> list[tuple[tuple[str, float], ...]]:
         settings = [dict(zip(sweep.keys(), combo)) for combo in itertools.product(*sweep.values())]
     else:
         settings = [dict(s) for s in sweep]
-    unknown = {k for s in settings for k in s} - set(Hyper._fields)
+    unknown = {k for s in settings for k in s} - set(SWEEPABLE)
     if unknown:
-        raise ConfigError(f"sweep: unknown hyperparameters {sorted(unknown)}; expected some of {Hyper._fields}")
+        raise ConfigError(f"sweep: unknown hyperparameters {sorted(unknown)}; expected some of {SWEEPABLE}")
     return [tuple((k, float(v)) for k, v in s.items()) for s in settings]
 
 
 @functools.lru_cache(maxsize=None)
-def _compiled_init(network: NetworkConfig, obs_dim: int, act_dim: int, sequential: bool = False):
+def _compiled_init(network: NetworkConfig, obs_dim: int, act_dim: int):
     # Keyed by the static network settings only: populations that differ in hyperparameters share the program.
     def make(key, hyper, obs_mean, obs_std):
         return agent.init(network, key, obs_dim, act_dim, obs_mean=obs_mean, obs_std=obs_std, hyper=hyper)
 
-    if not sequential:
-        return jax.jit(jax.vmap(make, in_axes=(0, 0, None, None)))
-    single = jax.jit(make)
-
-    def one_at_a_time(keys, hypers, obs_mean, obs_std):
-        states = [single(keys[i], jax.tree_util.tree_map(lambda x: x[i], hypers), obs_mean, obs_std)
-                  for i in range(keys.shape[0])]
-        return jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *states)
-
-    return one_at_a_time
+    return jax.jit(jax.vmap(make, in_axes=(0, 0, None, None)))
 
 
 def init_population(config: AgentConfig, seeds: Sequence[int], obs_dim: int, act_dim: int, *,
                     decay_steps: int, sweep: Mapping[str, Sequence[float]] | Sequence[Mapping[str, float]] | None = None,
-                    obs_mean=None, obs_std=None, sequential: bool = False) -> tuple[IQLState, list[Member]]:
+                    obs_mean=None, obs_std=None) -> tuple[IQLState, list[Member]]:
     """Stack S seeds × H settings into one vmapped state (leading axis M = S·H).
 
     Args:
-        sweep: optional settings over :class:`agent.Hyper` fields, either a grid ``{name: values}`` (every
+        config: the hyperparameters every member starts from (None fields as :meth:`AgentConfig.complete`).
+        sweep: optional settings over :data:`agent.SWEEPABLE` fields, either a grid ``{name: values}`` (every
             combination, e.g. ``{"expectile": [0.5, 0.7, 0.9]}``) or an explicit list of settings
             (e.g. ``[{"expectile": 0.9}, {"expectile": 0.7, "beta": 0.0}]``); each is trained with every seed.
-        sequential: initialise the members one at a time (one jitted init per member, then stacked) instead of in
-            one vmapped call. The vmapped init batches the orthogonal init's LAPACK QR calls, which hung jaxlib
-            0.10.2 on 2-core CPUs (both pool threads waiting in ParallelBatchMap); the experiments use this.
 
     Returns:
         The population state and the list of members in axis order (seed-major).
@@ -199,8 +250,7 @@ def init_population(config: AgentConfig, seeds: Sequence[int], obs_dim: int, act
     stacked = jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *hypers)
     obs_mean = jnp.zeros(obs_dim, jnp.float32) if obs_mean is None else jnp.asarray(obs_mean, jnp.float32)
     obs_std = jnp.ones(obs_dim, jnp.float32) if obs_std is None else jnp.asarray(obs_std, jnp.float32)
-    init = _compiled_init(config.network(), obs_dim, act_dim, bool(sequential))
-    states = init(jnp.stack(keys), stacked, obs_mean, obs_std)
+    states = _compiled_init(config.network(), obs_dim, act_dim)(jnp.stack(keys), stacked, obs_mean, obs_std)
     return states, members
 
 

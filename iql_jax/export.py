@@ -17,6 +17,7 @@ float32; the batch size is free.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +29,8 @@ import numpy as np
 
 import iql_jax
 from iql_jax.errors import ExportError
-from iql_jax.policy import LoadedMember, load_member, observation_layout, policy_function
+from iql_jax.policy import policy_function
+from iql_jax.runs.rundir import EXPORT_DIR, LoadedMember, load_member
 
 Format = Literal["onnx", "stablehlo"]
 SUFFIX = {"onnx": ".onnx", "stablehlo": ".stablehlo"}
@@ -63,7 +65,7 @@ def export_policy(run_dir: str | Path, member: int = 0, format: Format = "onnx",
     if format not in SUFFIX:
         raise ExportError(f"--format: expected one of {', '.join(SUFFIX)}, found {format!r}")
     loaded = load_member(run_dir, member, checkpoint)
-    path = Path(out) if out is not None else Path(run_dir) / "export" / f"policy-m{member}{SUFFIX[format]}"
+    path = Path(out) if out is not None else Path(run_dir) / EXPORT_DIR / f"policy-m{member}{SUFFIX[format]}"
     path.parent.mkdir(parents=True, exist_ok=True)
     extra = write_onnx(loaded, path) if format == "onnx" else write_stablehlo(loaded, path)
     metadata = sidecar(loaded, format, path, extra)
@@ -73,23 +75,25 @@ def export_policy(run_dir: str | Path, member: int = 0, format: Format = "onnx",
 
 
 def sidecar(loaded: LoadedMember, format: Format, path: Path, extra: dict) -> dict:
-    """What a deployment needs to feed the model and to trace it back to its run."""
+    """What a deployment needs to feed the model and to trace it back to its run (as its JSON reads back)."""
     rec, m = loaded.record, loaded.member
+    layout = rec.eval_env.observation_layout if rec.eval_env is not None else None
     bounds = {"low": [-1.0] * loaded.act_dim, "high": [1.0] * loaded.act_dim}
-    return {
+    return json.loads(json.dumps({
         "format": format, "file": path.name, **extra,
         "input": {"name": INPUT, "shape": ["batch", loaded.obs_dim], "dtype": "float32",
-                  "observation_layout": observation_layout(rec),
+                  "observation_layout": None if layout is None else list(layout),
                   "normalisation": "inside the model: (observations - obs_mean) / obs_std",
                   "obs_mean": np.asarray(loaded.state.obs_mean).tolist(),
                   "obs_std": np.asarray(loaded.state.obs_std).tolist()},
         "output": {"name": OUTPUT, "shape": ["batch", loaded.act_dim], "dtype": "float32",
                    "policy": "deterministic: the Gaussian mean tanh(Dense(MLP(obs))), clipped to [-1, 1]"},
         "obs_dim": loaded.obs_dim, "act_dim": loaded.act_dim, "action_bounds": bounds,
-        "dataset": rec.get("dataset"), "eval_env": rec.get("eval_env"), "step": loaded.step,
+        "dataset": dataclasses.asdict(rec.dataset), "step": loaded.step,
+        "eval_env": None if rec.eval_env is None else dataclasses.asdict(rec.eval_env),
         "member": {"index": m.index, "seed": m.seed, "label": m.label, "overrides": dict(m.overrides)},
         "run_dir": str(loaded.run_dir), "checkpoint": str(loaded.checkpoint), "iql_jax_version": iql_jax.__version__,
-    }
+    }))
 
 
 def actor_layers(loaded: LoadedMember) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -1,4 +1,5 @@
-"""One trained policy out of a run directory: for a notebook (:func:`load_policy`) and for the exporters.
+"""One trained policy out of a run directory: for a notebook (:func:`load_policy`) and for the exporters
+(:func:`policy_function`; the member itself is loaded by :func:`iql_jax.runs.rundir.load_member`).
 
 A run trains a population (seeds × hyperparameter settings) as one stacked state; deployment wants one member's
 deterministic policy: the mean action ``tanh(Dense(MLP(normalise(obs))))`` clipped to [−1, 1], the same function
@@ -8,7 +9,6 @@ state) is part of that function, so callers feed the raw flat observation vector
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -16,53 +16,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from iql_jax import agent, engine
+from iql_jax import agent
 from iql_jax.errors import RunError
-
-
-@dataclass(frozen=True)
-class LoadedMember:
-    """One member of a run: its unstacked state and what the exporters record about it."""
-
-    state: agent.IQLState
-    member: engine.Member
-    record: dict  # the run's config.json (``config`` rebuilt as a TrainConfig)
-    step: int
-    checkpoint: Path
-    run_dir: Path
-
-    @property
-    def obs_dim(self) -> int:
-        return int(self.state.obs_mean.shape[-1])
-
-    @property
-    def act_dim(self) -> int:
-        return int(self.record["dataset"]["act_dim"])
-
-
-def load_member(run_dir: str | Path, member: int = 0, checkpoint: str | Path | None = None) -> LoadedMember:
-    """Member ``member`` of the run in ``run_dir`` at its newest checkpoint (or ``checkpoint``).
-
-    Raises:
-        RunError: ``run_dir`` has no checkpoint, or ``member`` is not one of the run's members.
-        IQLError: ``run_dir`` is not a run directory, or the checkpoint is damaged.
-    """
-    from iql_jax.runs import checkpoint as ckpt
-    from iql_jax.runs import load_run
-
-    run_dir = Path(run_dir)
-    if checkpoint is None:
-        latest = ckpt.latest_checkpoint(run_dir)
-        if latest is None and (run_dir / "config.json").is_file():
-            raise RunError(f"{run_dir}: no checkpoint in {run_dir / ckpt.CHECKPOINT_DIR}; train the run first "
-                           f"(or resume it with `iql train --resume {run_dir}`)")
-        checkpoint = None if latest is None else latest[1]
-    # A missing config.json is reported by load_run ("not a run directory").
-    states, members, record, step = load_run(run_dir, checkpoint)
-    if not isinstance(member, int) or not 0 <= member < len(members):
-        choices = ", ".join(f"{m.index} ({m.label})" for m in members)
-        raise RunError(f"{run_dir}: member {member} does not exist; expected one of {choices}")
-    return LoadedMember(engine.member(states, member), members[member], record, step, Path(checkpoint), run_dir)
+from iql_jax.runs.rundir import load_member
 
 
 def policy_function(state: agent.IQLState) -> Callable:
@@ -106,11 +62,3 @@ def load_policy(run_dir: str | Path, member: int = 0, checkpoint: str | Path | N
     policy.member = loaded.member  # what the callable is, for notebooks: label, seed, overrides
     policy.step = loaded.step
     return policy
-
-
-def observation_layout(record: dict) -> list[str] | None:
-    """The dict keys that make the flat observation, as the run's evaluation env records them (``None``: a plain
-    Box observation, or a run without an evaluation env)."""
-    env = record.get("eval_env") or {}
-    layout = env.get("observation_layout")
-    return list(layout) if layout else None

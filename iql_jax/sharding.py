@@ -34,12 +34,6 @@ def device_mesh(num_devices: int) -> Mesh:
     return Mesh(np.asarray(jax.local_devices()[:num_devices]), (AXIS,))
 
 
-def member_mesh(num_members: int) -> Mesh | None:
-    """The mesh this population is split over, or ``None`` when it stays on one device."""
-    d = shard_count(num_members)
-    return None if d == 1 else device_mesh(d)
-
-
 def shard_chunk(per_device, mesh: Mesh):
     """``per_device(states, data) -> (states, metrics)`` over all members: states and metrics split on their
     leading (member) axis, data replicated. Not jitted; the engine jits and donates."""

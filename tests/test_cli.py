@@ -8,8 +8,10 @@ import sys
 
 import pytest
 
+import tyro
+
 from iql_jax import cli
-from iql_jax.cli.train import given_fields
+from iql_jax.cli.train import TrainArgs
 from iql_jax.config import TrainConfig
 
 
@@ -36,10 +38,12 @@ def test_train_and_finetune_help_are_generated_from_the_field_docstrings(capsys)
 def test_options_given_on_the_command_line_override_the_preset():
     argv = ["--preset", "antmaze", "--agent.expectile", "0.7", "--eval-episodes=3", "--agent.hidden_dims", "8",
             "--data.dataset", "x", "--steps", "5", "--data.no-clip-actions"]
-    given = given_fields(argv)
-    assert given == {"agent.expectile", "run.eval_episodes", "agent.hidden_dims"}  # only preset fields count
-    config = TrainConfig(preset="antmaze").resolve(None, given)
-    assert (config.agent.expectile, config.agent.beta, config.run.eval_episodes) == (0.7, 10.0, 10)
+    args = tyro.cli(TrainArgs, args=argv)  # the parse itself says what was typed: preset fields default to None
+    config = TrainConfig(agent=args.agent, data=args.data, run=args.run, preset=args.preset)
+    assert config.given() == {"agent.expectile", "run.eval_episodes", "agent.hidden_dims"}  # only preset fields
+    config = config.resolve(None)
+    assert (config.agent.expectile, config.agent.beta, config.run.eval_episodes) == (0.7, 10.0, 3)
+    assert config.agent.hidden_dims == (8,) and config.data.clip_actions is False
 
 
 def test_unknown_and_missing_commands_exit_2(capsys):

@@ -25,6 +25,21 @@ def test_grid_and_list_forms_parse_into_the_library_sweep_object():
     assert "actor_decay_steps" not in SWEEPABLE and "expectile" in SWEEPABLE
 
 
+def test_the_command_line_and_the_engine_sweep_the_same_hyperparameters():
+    """One owner: both take SWEEPABLE from agent.Hyper, so every name one accepts the other accepts."""
+    from iql_jax import agent, engine
+    from iql_jax.errors import ConfigError
+
+    assert SWEEPABLE is agent.SWEEPABLE and set(SWEEPABLE) == set(agent.Hyper._fields) - {"actor_decay_steps"}
+    grid = parse_sweep([f"{name}={0.5 if name != 'beta' else 3}" for name in SWEEPABLE])
+    assert [dict(s) for s in engine.expand_sweep(grid)] == [{k: v[0] for k, v in grid.items()}]
+    for refused in (["actor_decay_steps=10"], ["hidden_dims=8"]):
+        with pytest.raises(ConfigError, match="not a traced hyperparameter"):
+            parse_sweep(refused)
+        with pytest.raises(ConfigError, match="unknown hyperparameters"):
+            engine.expand_sweep({refused[0].split("=")[0]: [10.0]})
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--sweep", "tau=0.5,0.9"], "--sweep tau=0.5,0.9: 'tau' is not a traced hyperparameter; expected one of "
                                  "expectile, beta,"),
@@ -65,7 +80,7 @@ def test_cli_sweep_equals_separate_runs(tmp_path, data_cache_dir, capsys):
         assert f"(expectile={e} beta={b}): " in printed
     grid, members, record, step = load_run(tmp_path / "grid")
     assert step == 40 and [m.label for m in members] == [f"seed=0 expectile={e} beta={b}" for e, b in settings]
-    assert record["sweep"] == [{"expectile": float(e), "beta": float(b)} for e, b in settings]
+    assert record.sweep == tuple({"expectile": float(e), "beta": float(b)} for e, b in settings)
     assert list(_member_settings(tmp_path / "grid").values()) == [f"expectile={e} beta={b}" for e, b in settings]
     with open(tmp_path / "grid" / "report.csv") as f:
         assert [r["setting"] for r in csv.DictReader(f)] == [f"expectile={e} beta={b}" for e, b in settings]

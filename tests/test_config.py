@@ -58,14 +58,16 @@ def test_fields_that_differ_from_the_defaults_override_the_preset():
 
 
 def test_explicit_fields_override_even_with_default_values():
-    config = TrainConfig(preset="antmaze").resolve(None, explicit={"agent.expectile", "run.eval_episodes"})
+    """A value the user gives is kept even when it equals the shared default (0.7 is locomotion's τ)."""
+    config = TrainConfig(agent=AgentConfig(expectile=0.7), run=RunConfig(eval_episodes=10),
+                         preset="antmaze").resolve(None)
     assert (config.agent.expectile, config.agent.beta, config.run.eval_episodes) == (0.7, 10.0, 10)
-    with pytest.raises(ConfigError, match="agent.nothing"):
-        TrainConfig().resolve(None, explicit={"agent.nothing"})
+    assert TrainConfig(preset="antmaze").resolve(None).agent.expectile == 0.9  # not given: the preset's
 
 
 def test_resolving_twice_changes_nothing_and_records_are_resolved():
-    once = TrainConfig(preset="antmaze").resolve(None, explicit={"agent.expectile"})
+    once = TrainConfig(agent=AgentConfig(expectile=0.7), preset="antmaze").resolve(None)
+    assert once.agent.expectile == 0.7
     assert once.resolve("kitchen") == once
     assert config_from_dict(config_to_dict(once)) == once
     old = config_to_dict(once)

@@ -17,7 +17,7 @@ from iql_jax.data.minari_io import load_minari, minari_datasets_path
 from iql_jax.errors import ConfigError
 from iql_jax.evaluation import resolve_eval_env
 from iql_jax.registry import register_robotics
-from iql_jax.runs import records
+from iql_jax.runs.rundir import RunRecord, new_record
 from iql_jax.runs.prepare import prepare
 from iql_jax.tasks import TASKS
 
@@ -135,7 +135,9 @@ def test_prepare_records_the_goal_and_makes_goal_steps_terminal(data_cache_dir, 
     relabel = prepare(TrainConfig(data=DataConfig(dataset=f"pointmaze-umaze:{STEPS}", goal="relabel")),
                             progress=False)
     assert relabel.transitions.obs_dim == 4 and relabel.config.data.goal == "relabel"
-    records.write_run_config(tmp_path, relabel, [], [], None)
-    record = json.loads((tmp_path / "config.json").read_text())
-    assert record["goal"] == {"mode": "relabel", "relabel_goal": [-1.0, 1.0], "relabel_radius": 0.45}
-    assert record["config"]["data"]["goal"] == "relabel" and record["score"] == "return"
+    new_record(relabel, [], [], None).write(tmp_path)
+    record = RunRecord.read(tmp_path)
+    assert record.relabel == {"goal": [-1.0, 1.0], "radius": 0.45}
+    assert record.config.data.goal == "relabel" and record.score == "return"
+    raw = json.loads((tmp_path / "config.json").read_text())
+    assert raw["config"]["data"]["goal"] == "relabel" and "goal" not in raw  # the goal mode is stored once

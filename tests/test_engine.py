@@ -101,12 +101,3 @@ def test_population_policy_shapes_and_member_order():
     assert actions.shape == (2, 3, ACT)
     np.testing.assert_allclose(actions[1], np.asarray(agent.act(engine.member(states, 1), obs[1])), rtol=1e-5,
                                atol=1e-6)
-
-
-def test_sequential_init_equals_the_vmapped_init():
-    sweep = {"expectile": [0.6, 0.9]}
-    vmapped = engine.init_population(CONFIG, [0, 1], OBS, ACT, decay_steps=1000, sweep=sweep)[0]
-    sequential = engine.init_population(CONFIG, [0, 1], OBS, ACT, decay_steps=1000, sweep=sweep, sequential=True)[0]
-    _assert_trees_close(vmapped, sequential)
-    np.testing.assert_array_equal(np.asarray(sequential.hyper.expectile), np.float32([0.6, 0.9, 0.6, 0.9]))
-    assert sequential.network == vmapped.network == CONFIG.network()

@@ -6,7 +6,7 @@ import pytest
 
 from iql_jax.errors import IQLError
 from iql_jax.evaluation import EvalEnvSpec, evaluate, make_eval_envs, resolve_eval_env
-from iql_jax.evaluation.rollout import _step_success
+from iql_jax.evaluation.rollout import step_success
 
 LINE_ID = "iql_jax_test/Line-v0"
 GOAL = 5.0
@@ -158,11 +158,11 @@ def test_maze_success_counts_any_step():
 
 
 def test_kitchen_success_means_every_task_done():
-    assert _step_success({"tasks_to_complete": ["kettle"], "episode_task_completions": ["microwave"]}) is False
-    assert _step_success({"tasks_to_complete": [], "episode_task_completions": ["microwave", "kettle"]}) is True
+    assert step_success({"tasks_to_complete": ["kettle"], "episode_task_completions": ["microwave"]}) is False
+    assert step_success({"tasks_to_complete": [], "episode_task_completions": ["microwave", "kettle"]}) is True
     # remove_task_when_completed=False keeps finished tasks in the open list
-    assert _step_success({"tasks_to_complete": ["kettle"], "episode_task_completions": ["kettle"]}) is True
-    assert _step_success({"success": np.False_}) is False and _step_success({"x_position": 1.0}) is None
+    assert step_success({"tasks_to_complete": ["kettle"], "episode_task_completions": ["kettle"]}) is True
+    assert step_success({"success": np.False_}) is False and step_success({"x_position": 1.0}) is None
     spec = resolve_eval_env(env_id="FrankaKitchen-v1", env_kwargs={"max_episode_steps": 3})
     result = evaluate(lambda obs: np.zeros(obs.shape[:2] + (9,)), spec, 1, 1, seed=0)
     np.testing.assert_array_equal(result.success_rate, [0.0])  # reported (not None), nothing completed

@@ -6,6 +6,7 @@ import pytest
 from iql_jax.data.transitions import DatasetInfo
 from iql_jax.errors import IQLError
 from iql_jax.evaluation import D4RL_REF_SCORES, normalized_score, reference_scores
+from iql_jax.tasks import TASKS, find_task
 
 
 def test_hopper_medium_v2_halfway_is_fifty():
@@ -52,8 +53,16 @@ def test_table_entries(dataset, ref):
 
 
 def test_table_coverage():
-    # 3 locomotion envs × (5 v0 + 6 v1 + 6 v2) + 6 antmazes × 3 versions + 3 kitchens + 4 hands × 3 × 2 versions.
-    assert len(D4RL_REF_SCORES) == 51 + 18 + 3 + 24
+    # 4 locomotion envs × (5 v0 + 6 v1 + 6 v2) + 6 antmazes × 3 versions + 3 kitchens + 4 hands × 3 × 2 versions.
+    assert len(D4RL_REF_SCORES) == 68 + 18 + 3 + 24
     assert "hopper-full-replay-v0" not in D4RL_REF_SCORES  # D4RL v0 has no full-replay
-    assert not any(k.startswith(("maze2d", "ant-")) for k in D4RL_REF_SCORES)  # no constants in the reference pack
+    assert not any(k.startswith("maze2d") for k in D4RL_REF_SCORES)  # no constants in the reference pack
+
+
+def test_the_table_and_the_catalogue_agree():
+    """One owner: every dataset id the catalogue resolves scores with the catalogue's constants (ant included)."""
+    assert D4RL_REF_SCORES["ant-medium-v2"] == TASKS["ant"].ref_scores == (-325.6, 3879.7)
+    for name, ref in D4RL_REF_SCORES.items():
+        task = find_task(name)
+        assert task is not None and task.ref_scores == ref, name
     assert all(lo < hi for lo, hi in D4RL_REF_SCORES.values())

@@ -18,7 +18,7 @@ from iql_jax import cli
 from iql_jax.config import DataConfig, RunConfig, TrainConfig, get_preset
 from iql_jax.errors import ExportError, RunError
 from iql_jax.export import actor_layers, export_policy, load_stablehlo, stablehlo_program
-from iql_jax.policy import load_member
+from iql_jax.runs.rundir import load_member
 from iql_jax.runs import train
 from iql_jax.runs.prepare import prepare
 
@@ -39,13 +39,13 @@ def run(tmp_path_factory, data_cache_dir):
 
 
 def _act(result, index, obs):
-    return np.asarray(jax.jit(iql_jax.act)(iql_jax.member(result.states, index), jnp.asarray(obs)))
+    return np.asarray(jax.jit(iql_jax.act)(iql_jax.engine.member(result.states, index), jnp.asarray(obs)))
 
 
 def test_onnx_equals_act_on_1000_dataset_observations(run, tmp_path):
     result, obs = run
     assert obs.shape == (1000, 6)  # goal-conditioned: [x, y, vx, vy, goal_x, goal_y]
-    state = iql_jax.member(result.states, 1)
+    state = iql_jax.engine.member(result.states, 1)
     assert not np.allclose(np.asarray(state.obs_std), 1.0)  # normalisation really is part of the function
     exported = export_policy(result.run_dir, member=1, format="onnx", out=tmp_path / "p.onnx")
     onnx.checker.check_model(onnx.load(str(exported.path)))

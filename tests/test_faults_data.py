@@ -18,30 +18,7 @@ import pytest
 from iql_jax import cli
 from iql_jax.data import load_dataset
 from iql_jax.errors import DataError
-
-
-def _d4rl(path, n=40, obs_dim=3, act_dim=2, **replace):
-    """A valid D4RL-layout file, with some keys replaced by ``replace`` (a value of None removes the key)."""
-    rng = np.random.default_rng(0)
-    data = {"observations": rng.normal(size=(n, obs_dim)).astype(np.float32),
-            "actions": rng.uniform(-1, 1, (n, act_dim)).astype(np.float32),
-            "rewards": rng.normal(size=n).astype(np.float32), "terminals": np.zeros(n, bool),
-            "timeouts": np.zeros(n, bool)}
-    with h5py.File(path, "w") as f:
-        for key, value in {**data, **replace}.items():
-            if callable(value):
-                value(f, key)
-            elif value is not None:
-                f.create_dataset(key, data=value)
-    return path
-
-
-def _inspect(capsys, source) -> str:
-    """``iql data inspect SOURCE`` through the real CLI entry point: asserts exit 2 and returns the one line."""
-    assert cli.main(["data", "inspect", str(source)]) == 2
-    err = capsys.readouterr().err
-    assert "Traceback" not in err and err.count("\n") == 1, err
-    return err
+from tests.fault_files import d4rl_file as _d4rl, inspect_error as _inspect
 
 
 @pytest.mark.parametrize("key, link, target", [

@@ -22,11 +22,14 @@ import pytest
 from iql_jax import cli
 from iql_jax.config import DataConfig, RunConfig, TrainConfig, get_preset
 from iql_jax.errors import DivergenceError
-from iql_jax.runs import checkpoint, load_run, records, train
+from iql_jax.runs import load_run, train
+from iql_jax.runs.lock import new_run_dir
+from iql_jax.runs.rundir import RunRecord, checkpoint_path, latest_checkpoint
 from iql_jax.runs.logs import LogWarning, read_metrics
 from iql_jax.runs.summary import write_outputs
 from iql_jax.runs.loop import check_finite
 from iql_jax.runs.trainer import TRAIN_ADVICE
+from iql_jax.testing import stopping_at
 
 DATASET = "pointmaze-umaze:3000"
 REPO = Path(__file__).resolve().parents[1]
@@ -45,7 +48,8 @@ def runs(tmp_path_factory, data_cache_dir):
     """``finished`` (40 of 40 updates) and ``partial`` (stopped at 20 of 40), trained once."""
     out = tmp_path_factory.mktemp("runs")
     train(_config(out, "finished"), progress=False)
-    train(_config(out, "partial"), progress=False, stop_at=20)
+    with stopping_at(20):
+        train(_config(out, "partial"), progress=False)
     return out
 
 
@@ -95,7 +99,7 @@ def test_edited_config_json_is_reported_by_eval_and_resume(run_copy, capsys):
     record = json.loads((run / "config.json").read_text())
     record["config"]["agent"]["hidden_dims"] = [64, 64]
     (run / "config.json").write_text(json.dumps(record))
-    newest = checkpoint.latest_checkpoint(run)[1]
+    newest = latest_checkpoint(run)[1]
     for argv in (("eval", run, "--episodes", "1"), ("train", "--resume", run)):
         code, err = _main(capsys, *argv)
         assert code == 2 and err.count("\n") == 1, err
@@ -119,9 +123,9 @@ def test_more_steps_extend_a_finished_run_and_stretch_the_cosine_horizon(run_cop
     code, err = _main(capsys, "train", "--resume", run, "--steps", "60", "--quiet")
     assert code == 0, err
     assert "the cosine actor-lr horizon moves from 40 to 60 updates; from step 40" in err
-    record = json.loads((run / "config.json").read_text())
-    assert record["config"]["run"]["steps"] == 60
-    assert record["steps_changed"] == [{"at_step": 40, "from": 40, "to": 60}]
+    record = RunRecord.read(run)
+    assert record.config.run.steps == 60
+    assert record.steps_changed == ({"at_step": 40, "from": 40, "to": 60},)
     states, _, _, step = load_run(run)
     assert step == 60 and float(np.asarray(states.hyper.actor_decay_steps)[0]) == 60.0
     assert json.loads((run / "summary.json").read_text())["final_step"] == 60
@@ -145,7 +149,7 @@ def test_divergence_names_the_newest_checkpoint_or_says_there_is_none(run_copy, 
     bad = {"critic/loss": np.array([np.nan])}
     with pytest.raises(DivergenceError) as info:
         check_finite(bad, members, 40, run, TRAIN_ADVICE)
-    newest = checkpoint.checkpoint_path(run, 20)
+    newest = checkpoint_path(run, 20)
     assert str(info.value).startswith(f"non-finite critic/loss (nan) in the chunk ending at step 40, member 0 "
                                       f"(seed=0); the newest checkpoint, {newest} (step 20), is kept; training is "
                                       "deterministic, so a resume would diverge again: start a new run with smaller")
@@ -166,16 +170,16 @@ def test_run_files_are_written_atomically_with_the_directory_fsynced(run_copy, m
     monkeypatch.setattr(os, "replace", lambda src, dst: (replaced.append(Path(dst).name), real_replace(src, dst)))
     monkeypatch.setattr(os, "fsync", fsync)
     write_outputs(run)
-    records.write_record(run, records.read_run_config(run))
+    RunRecord.read(run).write(run)
     assert replaced == ["score.png", "losses.png", "report.md", "report.csv", "summary.json", "config.json"]
     assert len(synced_dirs) == len(replaced)  # each rename made durable
     assert not [p for p in run.iterdir() if ".tmp-" in p.name]
-    assert records.read_run_config(run)["config"].agent.hidden_dims == (32, 32)
+    assert RunRecord.read(run).config.agent.hidden_dims == (32, 32)
 
 
 def test_default_names_cannot_collide_within_a_second(tmp_path):
     config = _config(tmp_path, None)
-    (first, lock1), (second, lock2) = records.new_run_dir(config), records.new_run_dir(config)
+    (first, lock1), (second, lock2) = new_run_dir(config), new_run_dir(config)
     with lock1, lock2:
         assert second.name == first.name + "-2" and first.is_dir() and second.is_dir()
 

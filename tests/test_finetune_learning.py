@@ -43,4 +43,4 @@ def test_online_finetuning_beats_the_offline_policy_on_every_seed():
     assert np.all(online_returns > 10.0), (offline_returns, online_returns)
     assert np.all(online_returns > offline_returns + 10.0)
     # the exploration returns reported during the run rise too
-    assert np.all(history[-1]["online/return"] > history[0]["online/return"])
+    assert np.all(history[-1].observed["online/return"] > history[0].observed["online/return"])

@@ -118,9 +118,9 @@ def test_termination_stores_mask_zero_and_the_reward_is_transformed_once():
         np.testing.assert_array_equal(rows.terminals, [0, 0, 1] * 4)
         np.testing.assert_array_equal(rows.masks, [1, 1, 0] * 4)
         np.testing.assert_array_equal(rows.rewards, np.full(12, 2.0))  # 3 − 1, not 3 − 2
-    (metrics,) = history
-    np.testing.assert_array_equal(metrics["online/episodes"], [4, 4, 4])
-    np.testing.assert_array_equal(metrics["online/return"], [9.0, 9.0, 9.0])  # raw returns are reported
+    (chunk,) = history
+    np.testing.assert_array_equal(chunk.observed["online/episodes"], [4, 4, 4])
+    np.testing.assert_array_equal(chunk.observed["online/return"], [9.0, 9.0, 9.0])  # raw returns are reported
     np.testing.assert_array_equal(np.asarray(fstate.episodes), [4, 4, 4])
 
 
@@ -131,7 +131,7 @@ def test_time_limit_truncation_keeps_mask_one():
     np.testing.assert_array_equal(rows.next_observations[:, 0], [1, 2, 3, 4, 5, 1, 2, 3, 4, 5, 1, 2])
     np.testing.assert_array_equal(rows.terminals, np.zeros(12))
     np.testing.assert_array_equal(rows.rewards, np.full(12, 6.5))
-    np.testing.assert_array_equal(history[-1]["online/length"], [5.0])
+    np.testing.assert_array_equal(history[-1].observed["online/length"], [5.0])
 
 
 def test_segment_boundaries_cut_episodes_with_mask_one():
@@ -140,7 +140,7 @@ def test_segment_boundaries_cut_episodes_with_mask_one():
     np.testing.assert_array_equal(rows.observations[:, 0], [0, 1, 2, 3, 4, 0, 1, 0, 1, 2, 3, 4, 0, 1])
     np.testing.assert_array_equal(rows.next_observations[:, 0], [1, 2, 3, 4, 5, 1, 2, 1, 2, 3, 4, 5, 1, 2])
     np.testing.assert_array_equal(rows.terminals, np.zeros(14))
-    assert [m["online_step"] for m in history] == [7, 14]  # chunks end at segment boundaries
+    assert [chunk.step for chunk in history] == [7, 14]  # chunks end at segment boundaries
     np.testing.assert_array_equal(np.asarray(fstate.episodes), [2, 2, 2])  # cut episodes are not counted
     assert np.asarray(fstate.states.step).tolist() == [14] * 3  # one update per online step
 
@@ -171,15 +171,17 @@ def test_resume_from_serialised_state_is_bit_exact():
 def test_the_yielded_state_and_metrics_per_chunk():
     seen = []
     spec_like = types.SimpleNamespace(make=go_right)  # an EvalEnvSpec is used through .make() only
-    for fstate, metrics in finetune_iter(_fstate(), offline_data(), spec_like, 40, reward_transform=RewardTransform(),
-                                         segment_steps=40, chunk_steps=20):
-        seen.append((int(fstate.online_step), int(np.asarray(fstate.buffer.size)[0])))
+    for chunk in finetune_iter(_fstate(), offline_data(), spec_like, 40, reward_transform=RewardTransform(),
+                               segment_steps=40, chunk_steps=20):
+        fstate, metrics = chunk.carry, chunk.metrics
+        seen.append((chunk.step, int(fstate.online_step), int(np.asarray(fstate.buffer.size)[0])))
+        assert chunk.states is fstate.states and chunk.saved is fstate  # a checkpoint holds the whole state
         assert metrics["critic/loss"].shape == (MEMBERS,) and np.all(np.isfinite(metrics["critic/loss"]))
         assert np.all(metrics["actor/weight_max"] > 0)
-        np.testing.assert_array_equal(metrics["online/episodes"], [1] * MEMBERS)  # 20-step episodes
-        assert metrics["online/success"].shape == (MEMBERS,)
-        assert metrics["time/steps_per_s"] > 0
-    assert seen == [(20, 20), (40, 40)]
+        np.testing.assert_array_equal(chunk.observed["online/episodes"], [1] * MEMBERS)  # 20-step episodes
+        assert chunk.observed["online/success"].shape == (MEMBERS,)
+        assert chunk.timing["time/steps_per_s"] > 0
+    assert seen == [(20, 20, 20), (40, 40, 40)]
 
 
 def test_updates_per_collect_runs_k_updates_per_k_steps():
@@ -215,3 +217,42 @@ def test_constant_actor_lr():
         assert float(agent.actor_lr(h, 10**6)) == pytest.approx(3e-3)
     assert float(agent.actor_lr(engine.member(constant_actor_lr(states, 1e-5), 1).hyper, 7)) == pytest.approx(1e-5)
     _leaves_equal(const.actor.opt_state, states.actor.opt_state)  # Adam moments carry over
+
+
+class TwoTasks(gym.Env):
+    """FrankaKitchen's success report without the kitchen: ``tasks_to_complete`` shrinks as tasks are done (a step
+    with a positive action does the next one); two steps an episode."""
+
+    observation_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+    action_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+    TASKS = ["kettle", "microwave"]
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t, self.done = 0, 0
+        return np.zeros(1, np.float32), {}
+
+    def step(self, action):
+        self.t += 1
+        self.done += int(float(action[0]) > 0)
+        info = {"tasks_to_complete": self.TASKS[self.done:], "episode_task_completions": self.TASKS[:self.done]}
+        return np.zeros(1, np.float32), float(self.done), False, self.t >= 2, info
+
+
+def test_online_episodes_count_kitchen_success_as_evaluation_does():
+    """One success definition (evaluation.step_success): a kitchen episode succeeds when no task is left open."""
+    from iql_jax.evaluation import step_success
+    from iql_jax.finetune.online import _Members
+
+    members = _Members(TwoTasks, 2, 1, 1, env_seed=0)
+    try:
+        obs = members.reset_all(0)
+        rows, rewards = np.zeros((2, 2, 5), np.float32), np.zeros((2, 2), np.float32)
+        for j, actions in enumerate(([[1.0], [1.0]], [[1.0], [-1.0]])):  # member 1 does only the kettle
+            members.step(obs, np.asarray(actions, np.float32), rows, rewards, j)
+        stats = members.episode_stats()
+    finally:
+        members.close()
+    np.testing.assert_array_equal(stats["online/success"], [1.0, 0.0])
+    np.testing.assert_array_equal(stats["online/return"], [1.0 + 2.0, 1.0 + 1.0])  # the tasks done so far, per step
+    assert step_success({"tasks_to_complete": [], "episode_task_completions": TwoTasks.TASKS}) is True

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from iql_jax.config import DataConfig, RunConfig, TrainConfig, get_preset
-from iql_jax.runs import train
+from iql_jax.config import DataConfig, FinetuneConfig, RunConfig, TrainConfig, get_preset
+from iql_jax.runs import finetune_run, train
 from iql_jax.runs.logs import read_eval, read_metrics
 
 BLOCK, HEADER = 32 * 1024, 7
@@ -65,7 +65,8 @@ def _expected(run_dir: Path) -> dict[str, dict[int, float]]:
     return {k: {s: float(np.mean(v)) for s, v in steps.items()} for k, steps in by_key.items()}
 
 
-def test_tensorboard_scalars_read_back_with_tensorboards_reader(tmp_path, data_cache_dir, no_network):
+def test_tensorboard_scalars_offline_and_online_read_back_with_tensorboards_reader(tmp_path, data_cache_dir,
+                                                                                 no_network):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     run_dir = _train(tmp_path, tensorboard=True)
@@ -80,6 +81,16 @@ def test_tensorboard_scalars_read_back_with_tensorboards_reader(tmp_path, data_c
         assert [e.step for e in events] == [20, 40]
         np.testing.assert_allclose([e.value for e in events], [expected[key][s] for s in (20, 40)], rtol=1e-6)
     assert "time/updates_per_s" in tags
+    # Fine-tuning goes through the same driver: the run's --run.tensorboard mirrors the online phase too, on the
+    # directory's one step clock (after the offline run's 40 updates).
+    online = finetune_run(run_dir, FinetuneConfig(online_steps=20, eval_every=20, eval_episodes=1,
+                                                  checkpoint_every=20, name="ft"), progress=False).run_dir
+    acc = EventAccumulator(str(online / "tensorboard"))
+    acc.Reload()
+    expected = _expected(online)
+    for key in ("value/loss", "critic/loss", "eval/return_mean"):
+        assert [e.step for e in acc.Scalars(key)] == [60], key
+        np.testing.assert_allclose([acc.Scalars(key)[0].value], [expected[key][60]], rtol=1e-6)
 
 
 def wandb_records(path: Path):

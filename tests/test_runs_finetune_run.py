@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 
 from iql_jax.config import FinetuneConfig
-from iql_jax.runs import checkpoint, train
+from iql_jax.runs import train
 from iql_jax.runs.finetune_run import finetune_run, resume_finetune
 from iql_jax.runs.logs import read_eval
+from iql_jax.runs.rundir import FinetuneRecord, RunRecord, list_checkpoints
+from iql_jax.testing import stopping_at
 from tiny import learned, run_config
 
 
@@ -19,7 +21,8 @@ def test_finetune_run_resumes_bit_exactly_and_marks_the_boundary(tmp_path, data_
     train(run_config(tmp_path, "off", steps=40), progress=False)
     plan = dict(online_steps=40, eval_every=20, eval_episodes=1, checkpoint_every=20)
     whole = finetune_run(tmp_path / "off", FinetuneConfig(**plan, name="ft-whole"), progress=False)
-    part = finetune_run(tmp_path / "off", FinetuneConfig(**plan, name="ft-part"), progress=False, stop_at=20)
+    with stopping_at(20):
+        part = finetune_run(tmp_path / "off", FinetuneConfig(**plan, name="ft-part"), progress=False)
     assert part.step == 40 + 20 and not part.summary
     resumed = resume_finetune(tmp_path / "ft-part", progress=False)
     assert resumed.step == whole.step == 80
@@ -31,13 +34,15 @@ def test_finetune_run_resumes_bit_exactly_and_marks_the_boundary(tmp_path, data_
     # One step clock per directory: metrics rows and checkpoints are numbered after the offline run's 40 steps.
     steps = {json.loads(ln)["step"] for ln in (tmp_path / "ft-part" / "metrics.jsonl").read_text().splitlines()}
     assert steps == {60, 80}
-    assert [s for s, _ in checkpoint.list_checkpoints(tmp_path / "ft-whole")] == [60, 80]
+    assert [s for s, _ in list_checkpoints(tmp_path / "ft-whole")] == [60, 80]
     t2 = whole.summary["offline_to_online"]
     assert t2["offline"] == pytest.approx(np.mean([r["normalized_score"] for r in rows if r["step"] == 40]))
     assert "offline → fine-tuned" in (tmp_path / "ft-whole" / "report.md").read_text()
     # The bug: the fine-tune run's config.json still said "cosine" after constant_actor_lr.
-    record = json.loads((tmp_path / "ft-whole" / "config.json").read_text())
-    assert record["config"]["agent"]["actor_lr_schedule"] == "constant"
-    assert [m["hyper"]["actor_decay_steps"] for m in record["members"]] == [0.0, 0.0]
-    offline = json.loads((tmp_path / "off" / "config.json").read_text())
-    assert [m["hyper"]["actor_decay_steps"] for m in offline["members"]] == [40.0, 40.0]
+    record = RunRecord.read(tmp_path / "ft-whole")
+    assert record.config.agent.actor_lr_schedule == "constant"
+    assert [m.hyper["actor_decay_steps"] for m in record.members] == [0.0, 0.0]
+    offline = RunRecord.read(tmp_path / "off")
+    assert [m.hyper["actor_decay_steps"] for m in offline.members] == [40.0, 40.0]
+    finetune = FinetuneRecord.read(tmp_path / "ft-whole")
+    assert (finetune.offline_step, finetune.config.online_steps, finetune.config.eval_episodes) == (40, 40, 1)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from iql_jax.config import AgentConfig, DataConfig, RunConfig, TrainConfig
 from iql_jax.data import DataWarning
 from iql_jax.runs import load_run, resume, train
 from iql_jax.runs.prepare import prepare
+from iql_jax.runs.rundir import SCHEMA, RunRecord
 
 
 def test_train_with_a_named_preset_trains_that_preset(tmp_path, data_cache_dir):
@@ -24,8 +24,8 @@ def test_train_with_a_named_preset_trains_that_preset(tmp_path, data_cache_dir):
     result = train(config, progress=False)
     assert float(result.states.hyper.expectile[0]) == pytest.approx(0.9)
     assert float(result.states.hyper.beta[0]) == pytest.approx(10.0)
-    recorded = json.loads((tmp_path / "r" / "config.json").read_text())["config"]
-    assert (recorded["agent"]["expectile"], recorded["agent"]["beta"], recorded["preset"]) == (0.9, 10.0, "antmaze")
+    recorded = RunRecord.read(tmp_path / "r").config
+    assert (recorded.agent.expectile, recorded.agent.beta, recorded.preset) == (0.9, 10.0, "antmaze")
 
 
 def _noisy_file(tmp_path):
@@ -58,11 +58,11 @@ def test_config_json_records_each_members_hyperparameters(tmp_path, data_cache_d
                          run=RunConfig(steps=2, chunk_size=2, eval_every=0, eval_episodes=0, out=str(tmp_path),
                                        name="s", quiet=True))
     result = train(config, progress=False, sweep=[{"expectile": 0.8}, {"beta": 0.0, "actor_lr": 1e-3}])
-    members = json.loads((tmp_path / "s" / "config.json").read_text())["members"]
-    assert [m["hyper"]["expectile"] for m in members] == [pytest.approx(0.8), pytest.approx(0.9)]
-    assert [m["hyper"]["beta"] for m in members] == [10.0, 0.0]
-    assert [m["hyper"]["actor_lr"] for m in members] == [pytest.approx(3e-4), pytest.approx(1e-3)]
-    assert [m["hyper"]["actor_decay_steps"] for m in members] == [2.0, 2.0]
+    members = RunRecord.read(tmp_path / "s").members
+    assert [m.hyper["expectile"] for m in members] == [pytest.approx(0.8), pytest.approx(0.9)]
+    assert [m.hyper["beta"] for m in members] == [10.0, 0.0]
+    assert [m.hyper["actor_lr"] for m in members] == [pytest.approx(3e-4), pytest.approx(1e-3)]
+    assert [m.hyper["actor_decay_steps"] for m in members] == [2.0, 2.0]
     assert not hasattr(result.states.network, "expectile")  # the state keeps only static network settings
     assert result.states.network == config.resolve(None).agent.network()
 
@@ -75,10 +75,13 @@ def test_a_run_written_before_the_network_config_loads_and_resumes(tmp_path, dat
     run_dir = tmp_path / "old"
     shutil.copytree(FIXTURE, run_dir)
     states, members, record, step = load_run(run_dir)
+    assert record.schema == 1 and record.config.data.goal == "conditioned" and record.members[0].hyper is None
     assert step == 4 and [m.label for m in members] == ["seed=0 expectile=0.9", "seed=0 expectile=0.7 beta=0"]
     np.testing.assert_allclose(np.asarray(states.hyper.expectile), [0.9, 0.7])
     assert states.network.hidden_dims == (8, 8)
     result = resume(run_dir, progress=False, steps=6)  # the data fingerprint still matches, too
     assert result.step == 6
-    members = json.loads((run_dir / "config.json").read_text())["members"]
-    assert "hyper" not in members[0]  # old records are kept as they are
+    after = RunRecord.read(run_dir)  # rewritten (the new total) in the current schema
+    assert after.schema == SCHEMA and after.config.run.steps == 6 and after.relabel is None
+    assert after.members[0].hyper is None  # what an old record did not know is not made up
+    assert after.steps_changed == ({"at_step": 4, "from": 4, "to": 6},)

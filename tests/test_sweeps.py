@@ -15,8 +15,9 @@ import pytest
 from iql_jax import cli
 from iql_jax.config import TrainConfig
 from iql_jax.errors import ConfigError
-from iql_jax.runs import checkpoint, load_run
+from iql_jax.runs import list_checkpoints, load_run
 from iql_jax.runs.logs import read_eval
+from iql_jax.testing import crashing
 from iql_jax.sweeps import SWEEP_FILE, plan_jobs, run_sweep
 from iql_jax.sweeps.executors import _Bars
 from tiny import RUN_DATASET, learned, run_config
@@ -51,13 +52,14 @@ def test_jobs_are_named_by_dataset_and_preset_and_must_differ(tmp_path):
 def test_kill_resume_skip_and_a_failed_job_in_process(tmp_path, data_cache_dir, no_ray, capsys):
     out, ref = tmp_path / "out", tmp_path / "ref"
     datasets = [RUN_DATASET, "no-such-dataset"]
-    first = run_sweep(_base(out), datasets, sweep=SWEEP, crash_at={JOB: 20})
+    with crashing({JOB: 20}):
+        first = run_sweep(_base(out), datasets, sweep=SWEEP)
     assert "Ray is not installed: pip install 'iql-jax[ray]'" in capsys.readouterr().err
     assert first.executor == "in-process" and [o.status for o in first.outcomes] == ["failed", "failed"]
     killed, bad = first.outcomes
     assert "crash_at" in killed.error and killed.step == 20
     assert bad.user_error and "no-such-dataset" in bad.error and bad.traceback is None
-    assert [s for s, _ in checkpoint.list_checkpoints(out / JOB)] == [20] and first.report is None
+    assert [s for s, _ in list_checkpoints(out / JOB)] == [20] and first.report is None
 
     second = run_sweep(_base(out), datasets, sweep=SWEEP, progress=False)
     assert [o.status for o in second.outcomes] == ["resumed", "failed"] and second.outcomes[0].step == 60

@@ -11,9 +11,10 @@ import os
 import numpy as np
 import pytest
 
-from iql_jax.runs import checkpoint, load_run
+from iql_jax.runs import list_checkpoints, load_run
 from iql_jax.runs.lock import owner_pid
 from iql_jax.runs.logs import read_eval
+from iql_jax.testing import crashing
 from iql_jax.sweeps import run_sweep
 from tiny import learned, run_config
 
@@ -39,12 +40,13 @@ def _base(out):
 
 def test_two_datasets_on_ray_and_a_killed_job_resumed_exactly(cluster, tmp_path):
     out, ref = tmp_path / "out", tmp_path / "ref"
-    first = run_sweep(_base(out), DATASETS, crash_at={MEDIUM: 100}, progress=False)
+    with crashing({MEDIUM: 100}):
+        first = run_sweep(_base(out), DATASETS, progress=False)
     assert first.executor == "Ray"
     umaze, medium = first.outcomes
     assert (umaze.name, umaze.status, umaze.step) == (UMAZE, "done", 200)
     assert medium.status == "failed" and "its Ray worker died" in medium.error and medium.step == 100
-    assert [s for s, _ in checkpoint.list_checkpoints(out / MEDIUM)] == [100]
+    assert [s for s, _ in list_checkpoints(out / MEDIUM)] == [100]
     for job in (UMAZE, MEDIUM):  # trained in Ray's worker processes, not here
         assert owner_pid(out / job) not in (None, os.getpid())
 

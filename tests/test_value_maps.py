@@ -1,4 +1,4 @@
-"""Value maps: maze geometry and grids on hand values, then a real run's maps against ``iql_jax.values``."""
+"""Value maps: maze geometry and grids on hand values, then a real run's maps against ``iql_jax.agent.values``."""
 
 from __future__ import annotations
 
@@ -98,7 +98,7 @@ def test_maps_of_a_run_are_its_values(sweep_run):
     points, free = geometry.grid(3)
     obs = np.concatenate([points[free], np.zeros((int(free.sum()), 2))], axis=1).astype(np.float32)
     for i, (_, grid) in enumerate(panels):
-        want = np.asarray(iql_jax.values(iql_jax.member(sweep_run.states, i), obs))
+        want = np.asarray(iql_jax.agent.values(iql_jax.engine.member(sweep_run.states, i), obs))
         np.testing.assert_allclose(grid[free], want, rtol=1e-5, atol=1e-6)
         assert np.isnan(grid[~free]).all()
     _, by_setting, _ = run_value_maps(sweep_run.run_dir, by="setting", per_cell=3)

@@ -7,10 +7,10 @@ import dataclasses
 import jax
 import numpy as np
 
-from iql_jax.config import AgentConfig, DataConfig, RunConfig, TrainConfig, get_preset
+from iql_jax.config import SHARED, AgentConfig, DataConfig, RunConfig, TrainConfig, get_preset
 from iql_jax.data.transitions import Transitions
 
-TINY = AgentConfig(hidden_dims=(32, 32), batch_size=64)
+TINY = dataclasses.replace(SHARED, hidden_dims=(32, 32), batch_size=64)  # every field set: no preset applies
 RUN_DATASET = "pointmaze-umaze:3000"
 
 

@@ -28,6 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 from tqdm.auto import tqdm
 
+from iql_jax import testing
 from iql_jax.behaviour import programs, rundir, sac
 from iql_jax.behaviour.plots import plot_curve
 from iql_jax.behaviour.policy import save_policy, to_bounds
@@ -38,6 +39,7 @@ from iql_jax.finetune import buffer as buffers
 from iql_jax.runs import checkpoint
 from iql_jax.runs.lock import RunLock
 from iql_jax.runs.loop import eval_seed
+from iql_jax.runs.rundir import latest_checkpoint, save_checkpoint
 from iql_jax.tasks import find_task
 
 
@@ -96,15 +98,16 @@ class _Episode:
         self.index, self.start, self.ret = index, start, 0.0
 
 
-def train_behaviour(config: BehaviourConfig, out: str | Path, *, progress: bool = True,
-                    stop_at: int | None = None) -> Path:
+def train_behaviour(config: BehaviourConfig, out: str | Path, *, progress: bool = True) -> Path:
     """Train (or resume, when ``out`` already holds this run) and return the run directory.
 
     Args:
         config: the run; an existing ``out`` must hold the same config except ``steps`` (which may grow).
         out: the run directory.
         progress: show a progress bar with the newest evaluated returns.
-        stop_at: stop after this step as if killed there (checkpointed only on the evaluation cadence).
+
+    Inside :func:`iql_jax.testing.stopping_at` it stops after that step as if killed there (checkpointed only on
+    the evaluation cadence).
 
     Raises:
         ConfigError: ``out`` holds a different run.
@@ -113,7 +116,7 @@ def train_behaviour(config: BehaviourConfig, out: str | Path, *, progress: bool 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     with RunLock(out):
-        return _Trainer(config, out, progress).run(stop_at)
+        return _Trainer(config, out, progress).run(testing.stop_step())
 
 
 class _Trainer:
@@ -156,7 +159,7 @@ class _Trainer:
         buffer = jax.tree_util.tree_map(lambda x: x[0],
                                         buffers.init_buffer(1, cfg.steps, self.obs_dim, self.act_dim))
         t, episode, wall, curve, rows = 0, _Episode(), 0.0, [], np.zeros((0, self._width()), np.float32)
-        latest = checkpoint.latest_checkpoint(self.out)
+        latest = latest_checkpoint(self.out)
         if latest is not None:
             (state, t, episode, wall, curve, rows, buffer) = self._restore(latest, state, buffer)
         end = cfg.steps if stop_at is None else min(cfg.steps, stop_at)
@@ -265,7 +268,7 @@ class _Trainer:
         header = {"kind": "behaviour", "episode": episode.index, "episode_start": episode.start,
                   "episode_return": episode.ret, "wall_s": wall}
         rundir.write_curve(self.out, curve)
-        checkpoint.save_checkpoint(self.out, t, state, header, keep=2)
+        save_checkpoint(self.out, t, state, header, keep=2)
         plot_curve(self.out)
 
     def _restore(self, latest, state, buffer):

@@ -34,7 +34,8 @@ class FinetuneArgs(FinetuneConfig):
 
 
 def finetune_command(argv: Sequence[str]) -> int:
-    from iql_jax.runs.finetune_run import FINETUNE_FILE, finetune_run, resume_finetune
+    from iql_jax.runs.finetune_run import finetune_run, resume_finetune
+    from iql_jax.runs.rundir import FINETUNE_FILE
 
     args = tyro.cli(FinetuneArgs, args=argv, prog="iql finetune")
     config = FinetuneConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(FinetuneConfig)})

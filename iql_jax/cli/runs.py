@@ -12,18 +12,27 @@ from iql_jax.config import PRESETS
 from iql_jax.errors import IQLError
 
 
-def eval_command(run_dir: tyro.conf.Positional[str], episodes: int = 10, checkpoint: str | None = None,
-                 seed: int = 12345, env: str | None = None) -> int:
-    """Evaluate a run's checkpoint (every member) and print a table.
+def eval_command(run_dir: tyro.conf.Positional[str], episodes: int | None = None, checkpoint: str | None = None,
+                 seed: int = 12345, env: str | None = None, video: bool = False,
+                 video_steps: int | None = None) -> int:
+    """Evaluate a run's checkpoint (every member) and print a table; with --video, write one video per member.
 
     Args:
         run_dir: the run directory.
-        episodes: episodes per member.
+        episodes: episodes per member (default 10; with --video, 1).
         checkpoint: a checkpoint file; the newest one by default.
         seed: seed of the evaluation resets.
         env: evaluate in this registered environment instead of the run's (same observation layout and
             reference scores), e.g. a maze's registered id, whose goal is drawn at random on every reset.
+        video: render the episodes offscreen (MuJoCo, EGL or OSMesa) into RUN_DIR/videos/member-<i>.mp4 (GIF
+            without the `video` extra) instead of evaluating.
+        video_steps: with --video, cut each episode after this many steps.
     """
+    if video:
+        return _video(run_dir, 1 if episodes is None else episodes, checkpoint, seed, env, video_steps)
+    if video_steps is not None:
+        raise IQLError("--video-steps: applies only with --video")
+    episodes = 10 if episodes is None else episodes
     from iql_jax.runs import evaluate_run
 
     measured = evaluate_run(run_dir, episodes, checkpoint, seed, env)
@@ -40,8 +49,19 @@ def eval_command(run_dir: tyro.conf.Positional[str], episodes: int = 10, checkpo
     return 0
 
 
+def _video(run_dir, episodes, checkpoint, seed, env, max_steps) -> int:
+    from iql_jax.runs.video import record_videos
+
+    videos = record_videos(run_dir, episodes, checkpoint, seed, env, max_steps=max_steps)
+    for v in videos:
+        returns = ", ".join(f"{r:.1f}" for r in v.returns)
+        print(f"{v.label:<28} {v.frames:>5} frames  return {returns:<12} {v.path}")
+    return 0
+
+
 def plot_command(run_dirs: tyro.conf.Positional[tuple[str, ...]], out: str | None = None, values: bool = False,
-                 by: Literal["member", "setting"] = "member") -> int:
+                 by: Literal["member", "setting"] = "member", profile: bool = False,
+                 select: Literal["last", "best"] = "last") -> int:
     """Plot normalised score vs updates for one or more runs (mean and 95 % band over seeds), or, with --values,
     the learned V(s) over a PointMaze run's free cells at zero velocity (walls, goal and starts drawn).
 
@@ -50,7 +70,15 @@ def plot_command(run_dirs: tyro.conf.Positional[tuple[str, ...]], out: str | Non
         out: the PNG to write (default score.png; with --values RUN_DIR/values.png, one run only).
         values: draw value maps from each run's newest checkpoint instead of score curves.
         by: with --values, one panel per member, or per hyperparameter setting (V averaged over its seeds).
+        profile: draw performance profiles (rliable; fraction of seed x dataset scores above each tau, 95 %
+            bootstrap bands) per method (preset and setting) instead; an iql sweep directory counts as its jobs.
+        select: with --profile, each seed's last evaluation (default) or its best (optimistic).
     """
+    if profile:
+        from iql_jax.runs.aggregate import plot_profiles, score_matrices
+
+        print(plot_profiles(score_matrices(run_dirs, select), out or "profile.png"))
+        return 0
     if values:
         from iql_jax.runs.value_maps import plot_value_maps
 
@@ -68,13 +96,28 @@ def plot_command(run_dirs: tyro.conf.Positional[tuple[str, ...]], out: str | Non
     return 0
 
 
-def report_command(run_dirs: tyro.conf.Positional[tuple[str, ...]], out: str = "report.md") -> int:
-    """Write a Markdown (and CSV) table of last and best scores across runs, as the paper's Table 1.
+def report_command(run_dirs: tyro.conf.Positional[tuple[str, ...]], out: str = "report.md", aggregate: bool = False,
+                   select: Literal["last", "best"] = "last", reps: int = 2000) -> int:
+    """Write a Markdown (and CSV) table of last and best scores across runs, as the paper's Table 1; with
+    --aggregate, print IQM, mean, median and optimality gap per method with stratified-bootstrap intervals.
 
     Args:
-        run_dirs: run directories, one row each (and one per hyperparameter setting).
-        out: the Markdown file; the CSV goes beside it.
+        run_dirs: run directories, one row each (and one per hyperparameter setting); with --aggregate, an iql
+            sweep directory counts as all its finished jobs.
+        out: the Markdown file; the CSV goes beside it (with --aggregate, the Markdown only).
+        aggregate: rliable aggregates over seeds x datasets, one row per method (preset and sweep setting).
+        select: with --aggregate, each seed's last evaluation (default) or its best (optimistic).
+        reps: with --aggregate, bootstrap resamples.
     """
+    if aggregate:
+        from iql_jax.runs.aggregate import aggregate as compute, render_aggregate, score_matrices
+        from iql_jax.runs.files import write_atomic
+
+        matrices = score_matrices(run_dirs, select)
+        text = render_aggregate(matrices, *compute(matrices, reps))
+        print(text, end="")
+        print(f"written: {write_atomic(out, text)}")
+        return 0
     from iql_jax.runs.report import write_report
 
     require_runs(run_dirs)
@@ -119,8 +162,10 @@ def presets_command() -> int:
 
 
 def require_runs(run_dirs) -> None:
-    missing = [d for d in run_dirs if not (Path(d) / "eval.csv").is_file()]
+    from iql_jax.runs.rundir import EVAL_FILE
+
+    missing = [d for d in run_dirs if not (Path(d) / EVAL_FILE).is_file()]
     if missing:
-        raise IQLError(f"{', '.join(missing)}: not a run directory with evaluations (no eval.csv)")
+        raise IQLError(f"{', '.join(missing)}: not a run directory with evaluations (no {EVAL_FILE})")
 
 

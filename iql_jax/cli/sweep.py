@@ -8,7 +8,6 @@ from typing import Literal, Sequence
 import tyro
 
 from iql_jax.cli.sweep_options import SweepOptions
-from iql_jax.cli.train import given_fields
 from iql_jax.config import AgentConfig, DataConfig, RunConfig, TrainConfig
 from iql_jax.errors import ConfigError
 
@@ -58,9 +57,8 @@ def sweep_command(argv: Sequence[str]) -> int:
             raise ConfigError(f"iql sweep: {option} is set per job; " + (
                 f"give the datasets with {instead}" if instead else
                 "job directories are named OUT/<dataset>-<preset>; choose OUT with --out"))
-    given = given_fields(argv)
     config = TrainConfig(agent=args.agent, data=args.data, run=args.run)
-    result = run_sweep(config, args.datasets, args.presets or (None,), sweep=args.settings(given), explicit=given,
+    result = run_sweep(config, args.datasets, args.presets or (None,), sweep=args.settings(config.given()),
                        executor=args.executor, address=args.address, cpus_per_job=args.cpus_per_job,
                        gpus_per_job=args.gpus_per_job, progress=not args.run.quiet)
     print("\n".join(result.summary_lines()))

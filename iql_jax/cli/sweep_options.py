@@ -3,7 +3,7 @@
 
 The options parse into exactly the ``sweep`` object the library takes (``runs.train(config, sweep=...)``,
 :func:`iql_jax.sweeps.run_sweep`): a grid ``{name: [values]}`` or a list of settings ``[{name: value}]``, so the
-command line adds no semantics of its own. Only the traced hyperparameters (:class:`iql_jax.agent.Hyper`) can
+command line adds no semantics of its own. Only the traced hyperparameters (:data:`iql_jax.agent.SWEEPABLE`) can
 vary inside one compiled program; each value is checked with the same rule as the matching ``--agent`` option.
 """
 
@@ -12,27 +12,24 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Annotated, Sequence
 
 import tyro
 
-from iql_jax.agent import Hyper
+from iql_jax.agent import SWEEPABLE
 from iql_jax.config import AgentConfig
 from iql_jax.errors import ConfigError
 
-# The traced hyperparameters a user sets. actor_decay_steps is the cosine horizon, derived from --steps (a resume
-# with a new --steps rewrites it for every member), so it is not a setting of its own.
-SWEEPABLE: tuple[str, ...] = tuple(name for name in Hyper._fields if name != "actor_decay_steps")
+_SWEEP_HELP = (f"A grid axis NAME=V1,V2,... over a traced hyperparameter ({', '.join(SWEEPABLE)}). Repeat it for "
+               "more axes: every combination trains with every seed, as one compiled program, e.g. --sweep "
+               "expectile=0.7,0.9 --sweep beta=3,10 (4 settings).")
 
 
 @dataclass(frozen=True)
 class SweepOptions:
     """The sweep options (a mixin of the ``iql train`` and ``iql sweep`` argument classes)."""
 
-    sweep: tyro.conf.UseAppendAction[tuple[str, ...]] = ()
-    """A grid axis NAME=V1,V2,... over a traced hyperparameter (expectile, beta, discount, polyak, max_exp_adv, \
-actor_lr, critic_lr, value_lr). Repeat it for more axes: every combination trains with every seed, as one \
-compiled program, e.g. --sweep expectile=0.7,0.9 --sweep beta=3,10 (4 settings)."""
+    sweep: Annotated[tyro.conf.UseAppendAction[tuple[str, ...]], tyro.conf.arg(help=_SWEEP_HELP)] = ()
     sweep_list: tuple[str, ...] = ()
     """Explicit settings instead of a grid, one argument each, NAME=V[,NAME=V...], e.g. \
 --sweep-list expectile=0.9,beta=10 expectile=0.7,beta=3 (2 settings)."""

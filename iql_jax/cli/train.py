@@ -1,17 +1,18 @@
-"""``iql train``: one tyro parse of :class:`TrainArgs`; presets are resolved by the library (TrainConfig.resolve)
-with the options given on the command line as the explicit fields."""
+"""``iql train``: one tyro parse of :class:`TrainArgs`; presets are resolved by the library (TrainConfig.resolve).
+
+Every field a preset sets defaults to None, so the parse itself says which of them the command line gave: those
+keep their values over the preset's.
+"""
 
 from __future__ import annotations
 
-import dataclasses
-import typing
 from dataclasses import dataclass
 from typing import Sequence
 
 import tyro
 
 from iql_jax.cli.sweep_options import SweepOptions
-from iql_jax.config import PRESET_FIELDS, TrainConfig
+from iql_jax.config import TrainConfig
 from iql_jax.errors import IQLError
 
 
@@ -35,36 +36,15 @@ RESUME_OPTIONS = {"--steps": "steps", "--run.steps": "steps", "--quiet": "quiet"
                   "--run.no-quiet": "quiet", "--resume": "resume"}
 
 
-def _resume_options(argv: Sequence[str]) -> None:
-    """Refuse, in one line, any option that ``--resume`` would otherwise silently ignore."""
+def _resume_options(argv: Sequence[str]) -> set[str]:
+    """The ``RESUME_OPTIONS`` ``argv`` gives; refuses, in one line, any option ``--resume`` would silently ignore."""
     given = [a.split("=", 1)[0] for a in argv if a.startswith("--")]
     refused = [a for a in given if a not in RESUME_OPTIONS]
     if refused:
         raise IQLError(f"iql train --resume: {', '.join(refused)} cannot be changed when resuming (the run's "
                        "config.json fixes it); allowed: --steps N (a new total) and --quiet; start a new run to "
                        "change anything else")
-
-
-def given_fields(argv: Sequence[str]) -> frozenset[str]:
-    """The preset fields (dotted names, :data:`PRESET_FIELDS`) that ``argv`` sets: they override the preset."""
-    options = _option_fields()
-    given = {options.get(a.split("=", 1)[0].replace("_", "-")) for a in argv if a.startswith("-")}
-    return frozenset(given & set(PRESET_FIELDS))
-
-
-def _option_fields() -> dict[str, str]:
-    """Every spelling tyro accepts for a sub-config field (``--agent.beta``, ``--agent.no-x``, aliases) -> name."""
-    table = {}
-    for prefix in ("agent", "data", "run"):
-        cls = type(getattr(TrainConfig(), prefix))
-        hints = typing.get_type_hints(cls, include_extras=True)
-        for f in dataclasses.fields(cls):
-            dashed = f.name.replace("_", "-")
-            names = [f"--{prefix}.{dashed}", f"--{prefix}.no-{dashed}"]
-            for meta in getattr(hints[f.name], "__metadata__", ()):
-                names += list(getattr(meta, "aliases", None) or ())
-            table.update({n: f"{prefix}.{f.name}" for n in names})
-    return table
+    return {RESUME_OPTIONS[a] for a in given}
 
 
 def train_command(argv: Sequence[str]) -> int:
@@ -72,14 +52,12 @@ def train_command(argv: Sequence[str]) -> int:
 
     args = tyro.cli(TrainArgs, args=argv, prog="iql train")
     if args.resume:
-        _resume_options(argv)
-        steps = args.run.steps if any(a.split("=", 1)[0] in ("--steps", "--run.steps") for a in argv) else None
+        steps = args.run.steps if "steps" in _resume_options(argv) else None
         result = resume(args.resume, progress=not args.run.quiet, steps=steps)
     else:
         # The dataset's domain picks the preset; the options given here override it (TrainConfig.resolve).
-        given = given_fields(argv)
         config = TrainConfig(agent=args.agent, data=args.data, run=args.run, preset=args.preset)
-        result = train(config, sweep=args.settings(given), progress=not args.run.quiet, explicit=given)
+        result = train(config, sweep=args.settings(config.given()), progress=not args.run.quiet)
     print_result(result)
     return 0
 
@@ -95,6 +73,11 @@ def print_result(result) -> None:
             setting = f" ({g['setting']})" if g["setting"] else ""
             print(f"final {label}{setting}: {g['last_mean']:.1f} ± {g['last_std']:.1f} (last), "
                   f"{g['best_mean']:.1f} ± {g['best_std']:.1f} (best) over {g['seeds']} seed(s)")
+        from iql_jax.runs.meaning import score_meaning
+        from iql_jax.runs.rundir import RunRecord
+
+        record = RunRecord.read(result.run_dir)
+        print(score_meaning(record.eval_env.env_id if record.eval_env else None, record.ref_scores, record.score))
     print(f"run directory: {result.run_dir}")
     for name, path in s.get("files", {}).items():
         print(f"{name}: {path}")

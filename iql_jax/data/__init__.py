@@ -7,6 +7,7 @@ optionally ``pointmaze-umaze:200000`` or ``:200k`` for the size); a local Minari
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from iql_jax.data.builtin import builtin_dataset_id, builtin_names, cached_builtins, data_dir, load_builtin
@@ -31,11 +32,22 @@ __all__ = [
     "builtin_dataset_id", "builtin_names", "cached_builtins", "clip_actions", "data_dir", "episode_ends_from",
     "fit_observation_stats", "fit_reward_transform", "flatten_observation", "load_builtin",
     "load_d4rl_hdf5", "load_dataset", "load_minari", "local_minari_datasets", "make_transitions", "minari_root",
-    "observation_layout", "parse_steps", "qlearning_rows", "read_hdf5_key", "read_only", "split_size_suffix",
+    "observation_layout", "parse_steps", "qlearning_rows", "read_hdf5_key", "read_only", "source_kind",
+    "split_size_suffix",
     "trajectory_returns",
 ]
 
 _HDF5_SUFFIXES = (".hdf5", ".h5")
+
+
+def source_kind(source: str) -> str:
+    """``"builtin"`` (a built-in name, with or without a size suffix), ``"hdf5"`` (a D4RL-layout file) or
+    ``"minari"`` (anything else: a Minari id or directory); which loader, and so which options, apply."""
+    if str(source).partition(":")[0] in builtin_names():
+        return "builtin"
+    path = Path(source).expanduser()
+    is_minari_file = path.name == "main_data.hdf5" and (path.parent / "metadata.json").is_file()
+    return "hdf5" if path.suffix.lower() in _HDF5_SUFFIXES and not is_minari_file else "minari"
 
 
 def load_dataset(source: str, *, steps: int | None = None, seed: int | None = None, progress: bool = True,
@@ -57,8 +69,8 @@ def load_dataset(source: str, *, steps: int | None = None, seed: int | None = No
             datasets), or it is malformed.
         ConfigError: an option that does not apply to this kind of source, or a bad size suffix.
     """
-    name = str(source).partition(":")[0]
-    if name in builtin_names():
+    kind = source_kind(source)
+    if kind == "builtin":
         if max_episode_steps is not None:
             raise ConfigError("max_episode_steps applies only to D4RL .hdf5 files")
         name, steps = split_size_suffix(source, steps)
@@ -68,16 +80,35 @@ def load_dataset(source: str, *, steps: int | None = None, seed: int | None = No
     path = Path(source).expanduser()
     if path.name == "main_data.hdf5" and (path.parent / "metadata.json").is_file():
         return load_minari(path.parent)  # a Minari data file given directly
-    if path.suffix.lower() in _HDF5_SUFFIXES:
+    if kind == "hdf5":
         return load_d4rl_hdf5(path, max_episode_steps, env_id)
     if max_episode_steps is not None:
         raise ConfigError("max_episode_steps applies only to D4RL .hdf5 files")
     if path.is_dir() or source in local_minari_datasets():
         return load_minari(source)
     local = local_minari_datasets()
+    if (remote := _remote_minari_hint(source, local)) is not None:
+        raise DataError(source, None, "a dataset on this machine", remote)
     raise DataError(source, None, f"a built-in name ({', '.join(builtin_names())}), a local Minari dataset id under "
                     f"{minari_root()} ({', '.join(local) or 'none found'}), a Minari dataset directory, or an "
                     ".hdf5/.h5 file", "none of these")
+
+
+def _remote_minari_hint(source: str, local: list[str]) -> str | None:
+    """For a Minari remote id (``NAMESPACE/…/NAME-vN``) not on this machine: how to get it, and the built-in that
+    stands in for it here (``D4RL/pointmaze/umaze-v2`` -> ``pointmaze-umaze``), in one line; else ``None`` (also
+    for a namespace that exists here: more likely a typo among the user's own datasets, listed by the caller)."""
+    if not re.fullmatch(r"[\w.-]+(/[\w.-]+)+-v\d+", source) or Path(source).expanduser().exists():
+        return None
+    if any(d.split("/")[0] == source.split("/")[0] for d in local):
+        return None
+    parts = re.sub(r"-v\d+$", "", source).split("/")[1:]
+    wanted = "-".join(parts)
+    near = [b for b in builtin_names() if b == wanted] or [b for b in builtin_names() if b.startswith(f"{parts[0]}-")]
+    here = (f"here the built-in {near[0]} stands in for it (--dataset {near[0]}, or {near[0]}:200k for a smaller one)"
+            if near else f"no built-in stands in for it here ({', '.join(builtin_names())})")
+    return (f"a remote Minari dataset that is not downloaded (none under {minari_root()}): where there is a network, "
+            f"run `minari download {source}` and pass the same id; {here}")
 
 
 def split_size_suffix(source: str, steps: int | None) -> tuple[str, int | None]:

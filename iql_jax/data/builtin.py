@@ -14,6 +14,7 @@ import dataclasses
 import operator
 import os
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -180,10 +181,14 @@ def load_builtin(name: str, steps: int | None = None, seed: int = 0, progress: b
         DataError: unknown name (the message lists the built-ins).
         ConfigError: invalid ``steps`` or ``seed``.
     """
+    sized = steps is not None
     builtin, steps, seed = _options(name, steps, seed)
     dataset_id = builtin_dataset_id(name, steps, seed)
     path = data_dir() / dataset_id
     if not (path / "data" / "metadata.json").is_file():
+        if progress and not sized and steps is not None:
+            print(f"generating {name} with its default {steps:,} environment steps, once (cached in {data_dir()}); "
+                  f"the bar shows the expected time; ask for less with {name}:200k", file=sys.stderr)
         _write_atomically(dataset_id, lambda root: builtin.write(root, dataset_id, steps, seed, progress))
     dataset = load_minari(path)
     return dataclasses.replace(dataset, info=dataclasses.replace(dataset.info, name=name))

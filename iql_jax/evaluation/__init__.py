@@ -11,7 +11,7 @@ Typical use (the training loop does this before training and at every evaluation
 """
 
 from iql_jax.evaluation.envs import EvalEnvSpec, check_dimensions, online_env, resolve_eval_env
-from iql_jax.evaluation.rollout import EvalResult, evaluate, make_eval_envs
+from iql_jax.evaluation.rollout import EvalResult, evaluate, make_eval_envs, step_success
 from iql_jax.evaluation.scores import D4RL_REF_SCORES, normalized_score, reference_scores
 
 __all__ = [
@@ -25,4 +25,5 @@ __all__ = [
     "online_env",
     "reference_scores",
     "resolve_eval_env",
+    "step_success",
 ]

@@ -145,7 +145,7 @@ def evaluate(policy_fn: PolicyFn, spec: EvalEnvSpec, num_members: int, episodes:
             for i in live:
                 obs[i], reward, terminated, truncated, info = steps[i](actions[i])
                 returns[i] += reward
-                flag = _step_success(info)
+                flag = step_success(info)
                 if flag is not None:
                     success[i] = bool(success[i]) or flag
                 if terminated or truncated:
@@ -175,8 +175,9 @@ def evaluate(policy_fn: PolicyFn, spec: EvalEnvSpec, num_members: int, episodes:
     )
 
 
-def _step_success(info: dict) -> bool | None:
-    """Success as the environment reports it this step, or ``None`` if it reports nothing.
+def step_success(info: dict) -> bool | None:
+    """Success as the environment reports it this step, or ``None`` if it reports nothing: the one definition, for
+    evaluation and online collection alike.
 
     Mazes and Adroit set ``info["success"]``. FrankaKitchen lists the episode's completed tasks and the tasks still
     open (which, by default, shrinks as tasks complete); success means nothing is left open.

@@ -12,7 +12,8 @@ terminating step (returns differ by 1 per fallen episode), Walker2d-v5 changed t
 mazes are centred, use a 0.45 success radius instead of 0.5 and add ±1 m start/goal noise, and FrankaKitchen-v1
 observes different quantities than D4RL kitchen. Compare like with like: report the environment id beside any score.
 
-Maze2d (``maze2d-*``) and D4RL ``ant-*`` are left out: the reference pack gives no constants for them.
+Maze2d (``maze2d-*``) is left out: the reference pack gives no constants for it. ``ant-*`` takes the task
+catalogue's ant constants (:data:`iql_jax.tasks.LOCOMOTION_REFS`), the same the catalogue pairs with ``Ant-v4``.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from iql_jax.tasks import ADROIT_REFS, ANTMAZE_REFS, KITCHEN_REFS, LOCOMOTION_RE
 def _table() -> dict[str, tuple[float, float]]:
     """Expand the catalogue's constants (d4rl-and-envs.md §1) into one entry per D4RL dataset id."""
     scores: dict[str, tuple[float, float]] = {}
-    locomotion = {k: v for k, v in LOCOMOTION_REFS.items() if k != "ant"}  # D4RL lists no ant constants
+    # The catalogue (tasks.py) owns every constant, ant's too: this table only spells out the dataset ids.
+    locomotion = LOCOMOTION_REFS
     v0_sets = ("random", "medium", "expert", "medium-replay", "medium-expert")
     for env, ref in locomotion.items():
         scores.update({f"{env}-{d}-v0": ref for d in v0_sets})

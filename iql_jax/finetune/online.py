@@ -34,12 +34,14 @@ from typing import Any, Iterator, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-from tqdm.auto import tqdm
 
+from iql_jax import engine
 from iql_jax.agent import IQLState
 from iql_jax.data.transforms import RewardTransform
 from iql_jax.data.transitions import Transitions
-from iql_jax.errors import ConfigError, EnvironmentMismatchError
+from iql_jax.engine import Chunk
+from iql_jax.errors import ConfigError
+from iql_jax.evaluation import check_dimensions, step_success
 from iql_jax.finetune import buffer as buffers
 from iql_jax.finetune import programs
 from iql_jax.finetune.buffer import OnlineBuffer
@@ -97,11 +99,74 @@ def _reset_seed(env_seed: int, member: int, step: int) -> int:
 # The host loop.
 
 
+class _Members:
+    """One environment per member, stepped together: the collected rows, episode bookkeeping and seeded resets."""
+
+    def __init__(self, env_factory, m: int, obs_dim: int, act_dim: int, env_seed: int):
+        make = getattr(env_factory, "make", env_factory)
+        self.obs_dim, self.act_dim, self.env_seed = obs_dim, act_dim, env_seed
+        self.envs = [make() for _ in range(m)]
+        try:
+            check_dimensions(self.envs[0], obs_dim, act_dim, "finetune")  # the agent's sizes against the env's
+        except BaseException:
+            self.close()
+            raise
+        space = self.envs[0].action_space
+        self.low, self.high = space.low.astype(np.float32), space.high.astype(np.float32)
+        self.cut()
+        self.finished: list[list[tuple]] = [[] for _ in range(m)]
+
+    def reset_all(self, step: int) -> np.ndarray:
+        """Reset every env with the seed of ``(env_seed, member, step)``."""
+        return np.stack([np.asarray(env.reset(seed=_reset_seed(self.env_seed, i, step))[0], np.float32)
+                         for i, env in enumerate(self.envs)])
+
+    def cut(self) -> None:
+        """Forget the running episodes (a segment boundary resets every env)."""
+        m = len(self.envs)
+        self.returns, self.lengths, self.success = np.zeros(m), np.zeros(m, np.int64), [None] * m
+
+    def step(self, obs: np.ndarray, actions: np.ndarray, rows: np.ndarray, rewards: np.ndarray, j: int) -> None:
+        """Step every env once: row ``j`` of ``rows`` (its raw reward into ``rewards``) and ``obs`` in place; an
+        episode that ends (a termination or a time limit) is recorded and its env reset without a seed."""
+        o, a = self.obs_dim, self.act_dim
+        acts = np.clip(actions, self.low, self.high).astype(np.float32)
+        for i, env in enumerate(self.envs):
+            next_obs, reward, terminated, truncated, info = env.step(acts[i])
+            next_obs = np.asarray(next_obs, np.float32)
+            rows[i, j, :o], rows[i, j, o:o + a] = obs[i], acts[i]
+            rows[i, j, o + a + 1:-1], rows[i, j, -1] = next_obs, float(terminated)
+            rewards[i, j] = reward
+            self.returns[i] += float(reward)
+            self.lengths[i] += 1
+            if (flag := step_success(info)) is not None:
+                self.success[i] = bool(self.success[i]) or flag
+            if terminated or truncated:
+                self.finished[i].append((self.returns[i], self.lengths[i], self.success[i]))
+                self.returns[i], self.lengths[i], self.success[i] = 0.0, 0, None
+                next_obs = np.asarray(env.reset()[0], np.float32)
+            obs[i] = next_obs
+
+    def episode_stats(self) -> dict:
+        """``online/*`` of the episodes finished since the last call (raw returns; NaN where none finished)."""
+        f, nan = self.finished, float("nan")
+        out = {"online/episodes": np.array([len(e) for e in f], np.int32),
+               "online/return": np.array([np.mean([x[0] for x in e]) if e else nan for e in f]),
+               "online/length": np.array([np.mean([x[1] for x in e]) if e else nan for e in f])}
+        if any(x[2] is not None for e in f for x in e):
+            out["online/success"] = np.array([np.mean([bool(x[2]) for x in e]) if e else nan for e in f])
+        self.finished = [[] for _ in f]
+        return out
+
+    def close(self) -> None:
+        for env in self.envs:
+            env.close()
+
+
 def finetune_iter(fstate: FinetuneState, offline: Transitions, env_factory, steps: int, *,
                   reward_transform: RewardTransform, segment_steps: int, updates_per_collect: int = 1,
-                  chunk_steps: int = 1000, temperature: float = 1.0,
-                  progress: bool = False) -> Iterator[tuple[FinetuneState, dict]]:
-    """Run ``steps`` online steps, yielding ``(fstate, metrics)`` after every chunk.
+                  chunk_steps: int = 1000, temperature: float = 1.0) -> Iterator[Chunk]:
+    """Run ``steps`` online steps, yielding a :class:`~iql_jax.engine.Chunk` after every chunk of them.
 
     Args:
         fstate: from :func:`init_finetune` or a checkpoint. Its arrays are donated: use only what is yielded.
@@ -114,17 +179,16 @@ def finetune_iter(fstate: FinetuneState, offline: Transitions, env_factory, step
         updates_per_collect: K: collect K steps, then run K updates in one call (1: the official loop).
         chunk_steps: about how many steps between yields; chunks also end at segment boundaries.
         temperature: scale of the policy's std when sampling actions (1, as the official code).
-        progress: show a tqdm bar.
 
     Yields:
-        The state after the chunk (valid until the generator is resumed: its arrays are donated to the next chunk,
-        so checkpoint or copy it first) and the chunk's metrics: the update metrics of ``agent.update`` ``(M,)``
-        (means over the chunk, maxima for ``*_max``); ``online/episodes`` ``(M,)`` episodes finished in the chunk;
-        ``online/return`` and ``online/length`` ``(M,)``, means over them of the raw (untransformed) return and
-        length, NaN where none finished; ``online/success`` ``(M,)`` when the env reports ``info["success"]``;
-        ``online_step``; and host timings ``time/steps_per_s`` (online steps per wall second),
-        ``time/env_steps_per_s`` (steps per second spent in env code) and ``time/updates_per_s`` (updates per
-        second spent in device calls), all per member.
+        Chunks whose ``step`` is the online step, ``carry`` the :class:`FinetuneState` (valid until the generator
+        is resumed: its arrays are donated to the next chunk, so checkpoint or copy it first), ``metrics`` the
+        update metrics of ``agent.update`` ``(M,)`` (:func:`iql_jax.engine.chunk_metrics`), ``observed``
+        ``online/episodes`` ``(M,)`` episodes finished in the chunk, ``online/return`` and ``online/length``
+        ``(M,)``, means over them of the raw (untransformed) return and length, NaN where none finished, and
+        ``online/success`` ``(M,)`` when the env reports success; ``timing`` ``time/steps_per_s`` (online steps per
+        wall second), ``time/env_steps_per_s`` (steps per second spent in env code) and ``time/updates_per_s``
+        (updates per second spent in device calls), all per member.
     """
     k, seg = int(updates_per_collect), int(segment_steps)
     if k < 1 or seg < 1 or steps < 0 or chunk_steps < 1:
@@ -141,29 +205,17 @@ def finetune_iter(fstate: FinetuneState, offline: Transitions, env_factory, step
         raise ConfigError(f"finetune: the offline data has observations {offline.observations.shape} and actions "
                           f"{offline.actions.shape}; the agent expects (N, {obs_dim}) and (N, {act_dim})")
     t, end = int(fstate.online_step), int(fstate.online_step) + int(steps)
-    episodes, env_seed = np.array(fstate.episodes, np.int32), int(fstate.env_seed)
-    single = m == 1
-    iterate = programs.compiled_iteration(k, float(temperature), single)
-    act_fn = programs.compiled_act(float(temperature), single)
-    make = getattr(env_factory, "make", env_factory)
-    envs = [make() for _ in range(m)]
-    bar = tqdm(total=steps, disable=not progress, unit="step", dynamic_ncols=True)
+    episodes = np.array(fstate.episodes, np.int32)
+    iterate = programs.compiled_iteration(k, float(temperature), m == 1)
+    act_fn = programs.compiled_act(float(temperature), m == 1)
+    envs = _Members(env_factory, m, obs_dim, act_dim, int(fstate.env_seed))
     try:
-        low, high = _check_spaces(envs[0], obs_dim, act_dim)
-        stepper = [env.step for env in envs]
-
-        def reset_all(step):
-            return np.stack([np.asarray(env.reset(seed=_reset_seed(env_seed, i, step))[0], np.float32)
-                             for i, env in enumerate(envs)])
-
-        obs = reset_all(t)
+        obs = envs.reset_all(t)
         actions = np.asarray(act_fn(states, jnp.asarray(obs), np.int32(t)))
-        ep_return, ep_length, ep_success = np.zeros(m), np.zeros(m, np.int64), [None] * m
         rows = np.zeros((m, k, 2 * obs_dim + act_dim + 2), np.float32)
         raw_rewards = np.zeros((m, k), np.float32)
         names = programs.metric_names(states, buf, offline)
-        acc, chunk_start = programs.zero_metrics(names, m), t
-        finished: list[list[tuple]] = [[] for _ in range(m)]
+        acc, chunk_start = engine.metric_totals(names, (m,)), t
         t_chunk, env_s, device_s = time.perf_counter(), 0.0, 0.0
         while t < end:
             for j in range(k):
@@ -172,31 +224,15 @@ def finetune_iter(fstate: FinetuneState, offline: Transitions, env_factory, step
                     actions = np.asarray(act_fn(states, jnp.asarray(obs), np.int32(t)))
                     device_s += time.perf_counter() - t_dev
                 t_env = time.perf_counter()
-                acts = np.clip(actions, low, high).astype(np.float32)
-                for i in range(m):
-                    next_obs, reward, terminated, truncated, info = stepper[i](acts[i])
-                    next_obs = np.asarray(next_obs, np.float32)
-                    rows[i, j, :obs_dim], rows[i, j, obs_dim:obs_dim + act_dim] = obs[i], acts[i]
-                    rows[i, j, obs_dim + act_dim + 1:-1], rows[i, j, -1] = next_obs, float(terminated)
-                    raw_rewards[i, j] = reward
-                    ep_return[i] += float(reward)
-                    ep_length[i] += 1
-                    if (flag := info.get("success")) is not None:
-                        ep_success[i] = bool(ep_success[i]) or bool(flag)
-                    if terminated or truncated:
-                        finished[i].append((ep_return[i], ep_length[i], ep_success[i]))
-                        episodes[i] += 1
-                        ep_return[i], ep_length[i], ep_success[i] = 0.0, 0, None
-                        next_obs = np.asarray(envs[i].reset()[0], np.float32)
-                    obs[i] = next_obs
+                envs.step(obs, actions, rows, raw_rewards, j)
                 t += 1
                 env_s += time.perf_counter() - t_env
             # The one place online rewards are transformed (the offline data went through the same `apply`).
             rows[:, :, obs_dim + act_dim] = reward_transform.apply(raw_rewards)
             boundary = t % seg == 0 and t < end
             if boundary:  # cut every episode; the cut transitions above keep mask 1
-                obs = reset_all(t)
-                ep_return[:], ep_length[:], ep_success = 0.0, 0, [None] * m
+                obs = envs.reset_all(t)
+                envs.cut()
             t_dev = time.perf_counter()
             states, buf, acc, next_actions = iterate(states, buf, acc, jnp.asarray(rows), jnp.asarray(obs),
                                                      np.int32(t), offline)
@@ -204,50 +240,25 @@ def finetune_iter(fstate: FinetuneState, offline: Transitions, env_factory, step
                 next_actions = act_fn(states, jnp.asarray(obs), np.int32(t))
             actions = np.asarray(next_actions)
             device_s += time.perf_counter() - t_dev
-            bar.update(k)
             if t - chunk_start >= chunk_steps or t % seg == 0 or t == end:
                 n, wall = t - chunk_start, time.perf_counter() - t_chunk
-                fstate = FinetuneState(states, buf, jnp.asarray(t, jnp.int32), jnp.asarray(episodes),
-                                       fstate.env_seed)
-                metrics = _chunk_metrics(jax.device_get(acc), n, finished)
-                metrics.update({"online_step": t, "time/steps_per_s": n / wall, "time/env_steps_per_s":
-                                n / max(env_s, 1e-9), "time/updates_per_s": n / max(device_s, 1e-9)})
-                yield fstate, metrics
-                acc, chunk_start = programs.zero_metrics(names, m), t
-                finished = [[] for _ in range(m)]
+                observed = envs.episode_stats()
+                episodes += observed["online/episodes"]
+                carry = FinetuneState(states, buf, jnp.asarray(t, jnp.int32), jnp.asarray(episodes), fstate.env_seed)
+                yield Chunk(t, states, engine.chunk_metrics(jax.device_get(acc), n), observed,
+                            {"time/steps_per_s": n / wall, "time/env_steps_per_s": n / max(env_s, 1e-9),
+                             "time/updates_per_s": n / max(device_s, 1e-9)}, carry)
+                acc, chunk_start = engine.metric_totals(names, (m,)), t
                 t_chunk, env_s, device_s = time.perf_counter(), 0.0, 0.0
     finally:
-        bar.close()
-        for env in envs:
-            env.close()
+        envs.close()
 
 
 def finetune(fstate: FinetuneState, offline: Transitions, env_factory, steps: int, **kwargs
-             ) -> tuple[FinetuneState, list[dict]]:
-    """:func:`finetune_iter` run to the end: the final state and every chunk's metrics (same arguments)."""
+             ) -> tuple[FinetuneState, list[Chunk]]:
+    """:func:`finetune_iter` run to the end: the final state and every chunk (same arguments)."""
     history = []
-    for fstate, metrics in finetune_iter(fstate, offline, env_factory, steps, **kwargs):
-        history.append(metrics)
+    for chunk in finetune_iter(fstate, offline, env_factory, steps, **kwargs):
+        fstate = chunk.carry
+        history.append(chunk)
     return fstate, history
-
-
-def _chunk_metrics(acc: dict, num_steps: int, finished: list) -> dict:
-    out = {k: (v if k.endswith("_max") else v / max(num_steps, 1)) for k, v in acc.items()}
-    nan = float("nan")
-    out["online/episodes"] = np.array([len(f) for f in finished], np.int32)
-    out["online/return"] = np.array([np.mean([e[0] for e in f]) if f else nan for f in finished])
-    out["online/length"] = np.array([np.mean([e[1] for e in f]) if f else nan for f in finished])
-    if any(e[2] is not None for f in finished for e in f):
-        out["online/success"] = np.array([np.mean([bool(e[2]) for e in f]) if f else nan for f in finished])
-    return out
-
-
-def _check_spaces(env, obs_dim: int, act_dim: int):
-    obs_space, act_space = env.observation_space, env.action_space
-    name = env.spec.id if env.spec is not None else type(env.unwrapped).__name__
-    env_obs = int(np.prod(obs_space.shape)) if obs_space.shape else None
-    env_act = int(np.prod(act_space.shape)) if getattr(act_space, "shape", None) else None
-    if (env_obs, env_act) != (obs_dim, act_dim) or not hasattr(act_space, "low"):
-        raise EnvironmentMismatchError(f"finetune: the agent has obs_dim={obs_dim}, act_dim={act_dim} but environment "
-                                       f"{name} has observation space {obs_space} and action space {act_space}")
-    return act_space.low.astype(np.float32), act_space.high.astype(np.float32)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 
 import jax
-import jax.numpy as jnp
 
 from iql_jax import agent, engine
 from iql_jax.agent import IQLState
@@ -44,7 +43,7 @@ def iteration(state, online, acc, rows, obs, step, offline, *, num_updates: int,
     """Store K collected rows, run K updates on the union, then pick the next action for ``obs``."""
     online = buffers.add(online, _unpack(rows, obs.shape[-1], online.actions.shape[-1]))
     state, metrics = jax.lax.scan(lambda s, _: train_step(s, offline, online), state, None, length=num_updates)
-    acc = {k: jnp.maximum(acc[k], v.max()) if k.endswith("_max") else acc[k] + v.sum() for k, v in metrics.items()}
+    acc = engine.accumulate(acc, metrics)
     return state, online, acc, explore_action(state, obs, step, temperature)
 
 
@@ -72,8 +71,3 @@ def metric_names(states: IQLState, buffer: OnlineBuffer, offline: Transitions) -
         shapes = jax.eval_shape(lambda s, b: train_step(first(s), offline, first(b))[1], states, buffer)
         _METRIC_NAMES[states.network] = tuple(shapes)
     return _METRIC_NAMES[states.network]
-
-
-def zero_metrics(names: tuple[str, ...], m: int) -> dict:
-    """Chunk accumulators ``(M,)``: sums, or running maxima for ``*_max`` metrics."""
-    return {k: jnp.full((m,), -jnp.inf if k.endswith("_max") else 0.0, jnp.float32) for k in names}

@@ -11,7 +11,6 @@ built from the run's saved config.
 from __future__ import annotations
 
 import json
-import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -23,46 +22,17 @@ from flax.traverse_util import flatten_dict
 from iql_jax.errors import IQLError
 from iql_jax.runs.files import write_atomic
 
-CHECKPOINT_DIR = "checkpoints"
-_NAME = re.compile(r"^step_(\d+)\.msgpack$")
 
-
-def checkpoint_path(run_dir: str | Path, step: int) -> Path:
-    return Path(run_dir) / CHECKPOINT_DIR / f"step_{step:010d}.msgpack"
-
-
-def list_checkpoints(run_dir: str | Path) -> list[tuple[int, Path]]:
-    """``(step, path)`` of every complete checkpoint, oldest first (temporary files are ignored)."""
-    folder = Path(run_dir) / CHECKPOINT_DIR
-    if not folder.is_dir():
-        return []
-    found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _NAME.match(p.name))]
-    return sorted(found)
-
-
-def latest_checkpoint(run_dir: str | Path) -> tuple[int, Path] | None:
-    found = list_checkpoints(run_dir)
-    return found[-1] if found else None
-
-
-def save_checkpoint(run_dir: str | Path, step: int, state: Any, header: dict, keep: int = 3) -> Path:
-    """Write the checkpoint for ``step`` atomically, then delete all but the newest ``keep``.
+def write_checkpoint(path: str | Path, state: Any, header: dict) -> Path:
+    """Write ``state`` and ``header`` to ``path`` atomically (a run's checkpoints:
+    :func:`iql_jax.runs.rundir.save_checkpoint`).
 
     Args:
         state: any pytree flax can serialise (e.g. a population ``IQLState``, or a dict of them).
-        header: JSON-ready metadata (version, config, …) stored in the same file.
+        header: JSON-ready metadata (version, step, config, …) stored in the same file.
     """
-    payload = {"header": json.dumps({**header, "step": int(step)}), "state": serialization.to_state_dict(state)}
-    path = checkpoint_path(run_dir, step)
-    write_atomic(path, serialization.msgpack_serialize(payload))
-    for _, old in list_checkpoints(run_dir)[:-max(1, keep)]:
-        old.unlink(missing_ok=True)
-    return path
-
-
-def read_header(path: str | Path) -> dict:
-    """The JSON header of a checkpoint (without restoring the state)."""
-    return json.loads(_read(path)["header"])
+    payload = {"header": json.dumps(header), "state": serialization.to_state_dict(state)}
+    return write_atomic(path, serialization.msgpack_serialize(payload))
 
 
 def load_checkpoint(path: str | Path, template: Any, version: str | None = None) -> tuple[Any, dict]:

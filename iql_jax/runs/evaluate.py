@@ -12,8 +12,7 @@ from pathlib import Path
 from iql_jax import engine
 from iql_jax.errors import IQLError
 from iql_jax.evaluation import EvalEnvSpec, EvalResult, check_dimensions, evaluate
-from iql_jax.runs.records import eval_spec_from_record
-from iql_jax.runs.trainer import load_run
+from iql_jax.runs.rundir import load_run
 
 
 @dataclass(frozen=True)
@@ -42,17 +41,26 @@ def evaluate_run(run_dir: str | Path, episodes: int = 10, checkpoint: str | Path
         IQLError: no checkpoint, no recorded evaluation environment, or ``env`` does not fit the run's data.
     """
     states, members, record, step = load_run(run_dir, checkpoint)
-    spec = eval_spec_from_record(record)
+    spec = eval_spec(record, run_dir, env)
+    result = evaluate(engine.population_policy(states), spec, len(members), episodes, seed=seed,
+                      ref_scores=record.ref_scores, score=record.score)
+    return RunEvaluation(result, members, step, spec.env_id, episodes)
+
+
+def eval_spec(record, run_dir, env: str | None = None) -> EvalEnvSpec:
+    """The environment a run is evaluated in: the one it records, or ``env`` instead (its dimensions checked).
+
+    Raises:
+        IQLError: the run records no evaluation environment, or ``env`` does not fit the run's data.
+    """
+    spec = record.eval_env
     if spec is None:
         raise IQLError(f"{run_dir}: the run records no evaluation environment")
     if env is not None:
         spec = EvalEnvSpec(env, observation_layout=spec.observation_layout)
         made = spec.make()
         try:
-            check_dimensions(made, record["dataset"]["obs_dim"], record["dataset"]["act_dim"], str(run_dir))
+            check_dimensions(made, record.dataset.obs_dim, record.dataset.act_dim, str(run_dir))
         finally:
             made.close()
-    ref = record.get("ref_scores")
-    result = evaluate(engine.population_policy(states), spec, len(members), episodes, seed=seed,
-                      ref_scores=tuple(ref) if ref else None, score=record.get("score", "return"))
-    return RunEvaluation(result, members, step, spec.env_id, episodes)
+    return spec

@@ -15,9 +15,9 @@ import os
 import time
 from pathlib import Path
 
+from iql_jax.config import TrainConfig
 from iql_jax.errors import IQLError
-
-LOCK_FILE = ".lock"
+from iql_jax.runs.rundir import LOCK_FILE, dataset_stem
 
 
 class RunLock:
@@ -91,3 +91,12 @@ def claim_dir(path: Path, numbered: bool = False, hint: str | None = None) -> tu
             raise IQLError(f"{candidate}: a run already exists here; {hint}") from None
         return candidate, RunLock(candidate)
     raise IQLError(f"{path}: 999 runs with this name already exist; choose another --run.name")
+
+
+def new_run_dir(config: TrainConfig) -> tuple[Path, RunLock]:
+    """Create and lock a training run's directory: ``--run.name`` exactly, else ``<dataset>-<preset>-<time>``
+    (``-2``, ``-3``, … appended when another run took that name in the same second)."""
+    if config.run.name:
+        return claim_dir(Path(config.run.out) / config.run.name)
+    name = "{}-{}-{}".format(dataset_stem(config.data.dataset), config.preset, time.strftime("%Y%m%d-%H%M%S"))
+    return claim_dir(Path(config.run.out) / name, numbered=True)

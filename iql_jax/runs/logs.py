@@ -21,9 +21,7 @@ import numpy as np
 
 from iql_jax.errors import IQLError
 from iql_jax.runs.files import naming, write_atomic
-
-METRICS_FILE = "metrics.jsonl"
-EVAL_FILE = "eval.csv"
+from iql_jax.runs.rundir import EVAL_FILE, METRICS_FILE, TENSORBOARD_DIR
 EVAL_COLUMNS = ("step", "member", "seed", "setting", "return", "normalized_score", "success", "episodes")
 
 
@@ -41,7 +39,7 @@ class RunLogger:
         self._tb = self._wandb = None
         if tensorboard:
             from tensorboardX import SummaryWriter  # optional extra: pip install 'iql-jax[tensorboard]'
-            self._tb = SummaryWriter(str(self.run_dir / "tensorboard"))
+            self._tb = SummaryWriter(str(self.run_dir / TENSORBOARD_DIR))
         if wandb:
             import os
 

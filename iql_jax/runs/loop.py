@@ -1,23 +1,30 @@
-"""The host side of every run, offline or online: what happens after each compiled chunk.
+"""The one driver of every run, offline or online: what happens around the chunks of training.
 
-:class:`HostLoop` owns the evaluation cadence, the metrics and evaluation logs, the checkpoints, the finiteness
-check and the eval-seed rule, so offline training (:mod:`iql_jax.runs.trainer`) and fine-tuning
-(:mod:`iql_jax.runs.finetune_run`) differ only in how they produce a chunk. A run directory has one step clock: a
-fine-tuning run numbers its rows and checkpoints after the offline run's steps (``base``), while the cadences count
-from the start of its own phase.
+:func:`drive` consumes :class:`~iql_jax.engine.Chunk` s, from :func:`iql_jax.engine.train_iter` (offline) or
+:func:`iql_jax.finetune.finetune_iter` (online), and owns everything else: the finiteness check, the logs (files,
+TensorBoard, W&B), the evaluation cadence and seeds, the checkpoints, the progress bar and the end-of-run outputs.
+:func:`~iql_jax.runs.trainer.train` and :func:`~iql_jax.runs.finetune_run.finetune_run` only say where the chunks
+come from. A run directory has one step clock: a fine-tuning run numbers its rows and checkpoints after the
+offline run's steps (``Phase.base``), while the cadences count from the start of its own phase.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable, Literal
 
 import numpy as np
+from tqdm.auto import tqdm
 
-from iql_jax import engine
+from iql_jax import engine, testing
+from iql_jax.agent import IQLState
+from iql_jax.config import config_to_dict
 from iql_jax.errors import DivergenceError
-from iql_jax.evaluation import EvalEnvSpec, evaluate, make_eval_envs
-from iql_jax.runs import checkpoint
+from iql_jax.evaluation import evaluate, make_eval_envs
 from iql_jax.runs.logs import RunLogger
+from iql_jax.runs.rundir import RunRecord, latest_checkpoint, save_checkpoint
+from iql_jax.runs.summary import write_outputs
 
 
 def eval_seed(run_seed: int, step: int) -> int:
@@ -42,67 +49,106 @@ def check_finite(metrics: dict, members, step: int, run_dir: Path, advice: str) 
         bad = np.flatnonzero(~np.isfinite(values))
         if bad.size:
             m = members[int(bad[0])]
-            latest = checkpoint.latest_checkpoint(run_dir)
+            latest = latest_checkpoint(run_dir)
             kept = (f"the newest checkpoint, {latest[1]} (step {latest[0]:,}), is kept" if latest
                     else "no checkpoint had been written yet")
             raise DivergenceError(f"non-finite {name} ({values[bad[0]]}) in the chunk ending at step {step}, "
                                   f"member {m.index} ({m.label}); {kept}; {advice}")
 
 
-class HostLoop:
-    """After each chunk: check, log, evaluate when due, checkpoint when due (see the module docstring).
+@dataclass(frozen=True)
+class Phase:
+    """One stretch of a run directory's step clock, as :func:`drive` runs it.
 
-    Args:
-        run_dir, members, logger: the run directory, its population's members and its :class:`RunLogger`.
-        spec, episodes: the evaluation environment and episodes per member (no evaluation if None or 0).
-        ref_scores, score: the normalised-score references and rule.
+    Attributes:
+        kind: ``offline`` (updates) or ``online`` (environment steps, each with its update).
+        total: the phase's steps when it is finished (always evaluated and checkpointed there).
         eval_every, checkpoint_every: cadences in steps of this phase (0: evaluation only at ``total``).
-        total: the phase's last step (always evaluated and checkpointed).
-        run_seed: the run's first seed, for :func:`eval_seed`.
+        episodes: evaluation episodes per member (0: no evaluation).
         keep: checkpoints kept.
-        header: the JSON header written into every checkpoint.
+        header: the JSON header of every checkpoint.
         advice: what a divergence message tells the user to do.
-        base: the run's step at the start of this phase (0 offline; the offline run's steps when fine-tuning).
+        base: the run's step at the start of the phase (0 offline; the offline run's steps when fine-tuning).
     """
 
-    def __init__(self, run_dir: Path, members, logger: RunLogger, *, spec: EvalEnvSpec | None, episodes: int,
-                 ref_scores, score: str, eval_every: int, checkpoint_every: int, total: int, run_seed: int,
-                 keep: int, header: dict, advice: str, base: int = 0):
-        self.run_dir, self.members, self.logger = Path(run_dir), list(members), logger
-        self.spec, self.episodes, self.ref_scores, self.score = spec, episodes, ref_scores, score
-        self.eval_every, self.checkpoint_every, self.total = eval_every, checkpoint_every, total
-        self.run_seed, self.keep, self.header, self.advice, self.base = run_seed, keep, header, advice, base
-        m = len(self.members)
-        self.envs = make_eval_envs(spec, m * episodes) if spec is not None and episodes > 0 else None
+    kind: Literal["offline", "online"]
+    total: int
+    eval_every: int
+    checkpoint_every: int
+    episodes: int
+    keep: int
+    header: dict
+    advice: str
+    base: int = 0
 
-    def after_chunk(self, step: int, metrics: dict, *, states, save, stop: int, extra: dict | None = None,
-                    checked: dict | None = None) -> float | None:
-        """Handle the chunk that ended at ``step`` of this phase; returns the evaluation's mean score, if any.
+    @property
+    def stop(self) -> int:
+        """Where this call of the phase ends: ``total``, or earlier under :func:`iql_jax.testing.stopping_at`."""
+        at = testing.stop_step()
+        return self.total if at is None else min(self.total, at)
 
-        Args:
-            metrics: per-member ``(M,)`` metrics to log.
-            states: the population to evaluate.
-            save: the pytree to checkpoint (the population, or a fine-tuning state around it).
-            stop: the step this call of the loop ends at (checkpointed even off the cadence).
-            extra: scalars added to every metrics row.
-            checked: the metrics the finiteness check reads (default: all of ``metrics``).
-        """
-        step_run = self.base + step
-        check_finite(metrics if checked is None else checked, self.members, step_run, self.run_dir, self.advice)
-        self.logger.log_metrics(step_run, metrics, extra)
-        score = None
-        if self.envs is not None and (due(step, self.eval_every) or step == self.total):
-            result = evaluate(engine.population_policy(states), self.spec, len(self.members), self.episodes,
-                              seed=eval_seed(self.run_seed, step_run), ref_scores=self.ref_scores, envs=self.envs,
-                              score=self.score)
-            self.logger.log_eval(step_run, result)
-            agg = result.aggregate()
-            score = agg.get("score_mean", agg["return_mean"])
-        if due(step, self.checkpoint_every) or step == stop:
-            checkpoint.save_checkpoint(self.run_dir, step_run, save, self.header, self.keep)
-        return score
+    @property
+    def align(self) -> tuple[int, int]:
+        """The cadences a chunk must end on."""
+        return self.eval_every, self.checkpoint_every
 
-    def close(self) -> None:
-        self.logger.close()
-        if self.envs is not None:
-            self.envs.close()
+
+@dataclass
+class RunResult:
+    """What a finished (or stopped) run leaves: its directory, final population state and summary."""
+
+    run_dir: Path
+    states: IQLState
+    members: list
+    step: int
+    summary: dict
+
+
+def drive(run_dir: Path, record: RunRecord, members: list, phase: Phase, chunks: Iterable[engine.Chunk], *,
+          states: IQLState, step: int = 0, progress: bool = True) -> RunResult:
+    """Run ``chunks`` (to ``phase.stop``) in ``run_dir``: after each, check, log, evaluate and checkpoint when due;
+    at the end of the phase, write the outputs (:func:`~iql_jax.runs.summary.write_outputs`).
+
+    Args:
+        record: the run's record: its config (seed, loggers), evaluation env, reference scores and score rule.
+        states, step: the population and the phase's step before the first chunk (returned if none comes).
+        progress: show a progress bar.
+    """
+    run, run_dir = record.config.run, Path(run_dir)
+    logger = RunLogger(run_dir, members, run.tensorboard, run.wandb, config_to_dict(record.config))
+    envs = None
+    if record.eval_env is not None and phase.episodes > 0:
+        envs = make_eval_envs(record.eval_env, len(members) * phase.episodes)
+    extra = {"phase": "online"} if phase.kind == "online" else {}
+    bar = tqdm(total=phase.total, initial=step, disable=not progress, unit="upd" if phase.kind == "offline" else
+               "step", dynamic_ncols=True)
+    score = None
+    try:
+        for chunk in chunks:
+            at = phase.base + chunk.step
+            check_finite(chunk.metrics, members, at, run_dir, phase.advice)
+            logger.log_metrics(at, {**chunk.metrics, **chunk.observed}, {**chunk.timing, **extra})
+            if envs is not None and (due(chunk.step, phase.eval_every) or chunk.step == phase.total):
+                result = evaluate(engine.population_policy(chunk.states), record.eval_env, len(members),
+                                  phase.episodes, seed=eval_seed(run.seed, at), ref_scores=record.ref_scores,
+                                  envs=envs, score=record.score)
+                logger.log_eval(at, result)
+                agg = result.aggregate()
+                score = agg.get("score_mean", agg["return_mean"])
+            if due(chunk.step, phase.checkpoint_every) or chunk.step == phase.stop:
+                save_checkpoint(run_dir, at, chunk.saved, phase.header, phase.keep)
+            bar.update(chunk.step - step)
+            step, states = chunk.step, chunk.states
+            rate = chunk.timing.get("time/updates_per_s")
+            bar.set_postfix({**({"upd/s": f"{rate * len(members):,.0f}"} if rate else {}),
+                             **({"score": f"{score:.1f}"} if score is not None else {})})
+    finally:
+        bar.close()
+        logger.close()
+        if envs is not None:
+            envs.close()
+    summary = {}
+    if step == phase.total:
+        online = phase.kind == "online"
+        summary = write_outputs(run_dir, value_map=not online, boundary=phase.base if online else None)
+    return RunResult(run_dir, states, members, phase.base + step, summary)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 from collections import defaultdict
 from pathlib import Path
 from typing import Sequence
@@ -14,9 +13,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from iql_jax.engine import Member  # noqa: E402
+from iql_jax.errors import IQLError  # noqa: E402
 from iql_jax.runs.files import write_atomic  # noqa: E402
 from iql_jax.runs.logs import read_eval, read_metrics  # noqa: E402
+from iql_jax.runs.rundir import RunRecord  # noqa: E402
 from iql_jax.runs.stats import histories, mean_ci95, score_key  # noqa: E402
 
 LOSSES = ("value/loss", "critic/loss", "actor/loss", "actor/adv_mean")
@@ -85,10 +85,8 @@ def plot_losses(run_dir: str | Path, out: str | Path) -> Path:
 def _member_settings(run_dir: Path) -> dict[int, str]:
     """member index -> its setting, from ``config.json`` (empty when there is none to read)."""
     try:
-        members = json.loads((run_dir / "config.json").read_text())["members"]
-        return {int(m["index"]): Member(int(m["index"]), int(m["seed"]), tuple(map(tuple, m["overrides"]))).setting
-                for m in members}
-    except (OSError, ValueError, KeyError, TypeError):
+        return {m.index: m.member.setting for m in RunRecord.read(run_dir).members}
+    except IQLError:
         return {}
 
 

@@ -6,16 +6,12 @@ Both a fresh run and a resume go through :func:`prepare`, so a resumed run sees 
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import sys
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
-import iql_jax
 from iql_jax.config import TrainConfig, get_preset, preset_for_domain
 from iql_jax.data import (Dataset, ObservationStats, RewardTransform, clip_actions, fit_observation_stats,
                           fit_reward_transform, load_dataset)
@@ -50,22 +46,18 @@ def fingerprint(transitions: Transitions) -> str:
 
 
 def load(config: TrainConfig, progress: bool = True) -> Dataset:
-    d = config.data
-    builtin = d.dataset.partition(":")[0] in iql_jax.data.builtin_names()
-    hdf5 = Path(d.dataset).suffix.lower() in (".hdf5", ".h5")
-    return load_dataset(d.dataset, steps=d.dataset_steps if builtin else None,
-                        seed=d.dataset_seed if builtin else None, progress=progress,
-                        max_episode_steps=d.max_episode_steps if hdf5 else None, env_id=d.env_id if hdf5 else None)
+    """The dataset ``config.data`` names, with the options that apply to its kind (:meth:`DataConfig.load_options`)."""
+    return load_dataset(config.data.dataset, progress=progress, **config.data.load_options())
 
 
 def prepare(config: TrainConfig, dataset: Dataset | None = None, progress: bool = True,
-            evaluate: bool = True, explicit: Iterable[str] | None = None) -> Prepared:
+            evaluate: bool = True) -> Prepared:
     """Load (unless given) and transform the data, resolve the config and the evaluation env.
 
     Args:
-        config: the config; :meth:`TrainConfig.resolve` applies its preset here (a no-op for a resolved one, such
-            as a run's ``config.json``), with the dataset's domain and ``explicit``.
-        explicit: the fields that override the preset (see :meth:`TrainConfig.resolve`); None: the library rule.
+        config: the config; :meth:`TrainConfig.resolve` applies its preset here with the dataset's domain and goal
+            mode (a no-op for a resolved one, such as a run's ``config.json``).
+        evaluate: resolve the evaluation environment and check that it fits the data (off for :func:`fit`).
 
     Raises:
         IQLError: bad data, an unknown preset, or an evaluation environment whose dimensions do not fit.
@@ -79,8 +71,7 @@ def prepare(config: TrainConfig, dataset: Dataset | None = None, progress: bool 
         how = "--preset" if config.preset else f"the dataset's domain ({dataset.info.domain or 'unknown'})"
         preset = get_preset(config.preset) if config.preset else preset_for_domain(dataset.info.domain)
         print(f"preset: {preset.name} from {how}; {preset.source}", file=sys.stderr)
-    config = config.resolve(dataset.info.domain, explicit)
-    config = dataclasses.replace(config, data=dataclasses.replace(config.data, goal=goal))
+    config = config.resolve(dataset.info.domain, goal)
     kind = config.data.reward_transform
     raw = dataset.transitions
     if kind == "antmaze":

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections import defaultdict
 from pathlib import Path
 from typing import Sequence
 
-from iql_jax.errors import IQLError
 from iql_jax.runs.files import write_atomic
 from iql_jax.runs.logs import read_eval
+from iql_jax.runs.rundir import CONFIG_FILE, RunRecord
 from iql_jax.runs.stats import last_and_best, mean_ci95, score_key
 
 COLUMNS = ("run", "dataset", "preset", "setting", "seeds", "steps", "score", "last_mean", "last_ci95", "best_mean",
@@ -27,7 +26,7 @@ def table_rows(run_dirs: Sequence[str | Path]) -> list[dict]:
         evals = read_eval(run_dir)
         if not evals:
             continue
-        record = _record(run_dir)
+        record = RunRecord.read(run_dir) if (run_dir / CONFIG_FILE).is_file() else None
         key = score_key(evals)
         groups = defaultdict(list)
         for r in evals:
@@ -37,19 +36,11 @@ def table_rows(run_dirs: Sequence[str | Path]) -> list[dict]:
             lb = last_and_best(group, key)
             last = mean_ci95([v[0] for v in lb.values()])
             best = mean_ci95([v[1] for v in lb.values()])
-            rows.append({"run": run_dir.name, "dataset": record.get("dataset", {}).get("name", "?"),
-                         "preset": record.get("config", {}).get("preset", "?"), "setting": setting or "-",
+            rows.append({"run": run_dir.name, "dataset": record.dataset.name if record else "?",
+                         "preset": record.config.preset if record else "?", "setting": setting or "-",
                          "seeds": len(lb), "steps": max(r["step"] for r in group), "score": key,
                          "last_mean": last[0], "last_ci95": last[1], "best_mean": best[0], "best_ci95": best[1]})
     return rows
-
-
-def _record(run_dir: Path) -> dict:
-    path = run_dir / "config.json"
-    try:
-        return json.loads(path.read_text()) if path.exists() else {}
-    except (ValueError, UnicodeDecodeError) as e:
-        raise IQLError(f"{path}: expected the run's JSON configuration, found unreadable text ({e})") from e
 
 
 def render_markdown(rows: list[dict], note: str = "") -> str:
@@ -62,8 +53,9 @@ def render_markdown(rows: list[dict], note: str = "") -> str:
     body += "".join(f"| **{label}** | | {preset} | {setting} | | | **{last:.1f}** | **{best:.1f}** |\n"
                     for label, preset, setting, last, best in _totals(rows))
     note = (f"\n{note}" if note else "") + (
-        "\nScores: D4RL-normalised (100·(R − min)/(max − min)) where the dataset has reference scores, else raw "
-        "return. ± is the half-width of a Student-t 95 % interval over seeds.\n")
+        "\nScores: D4RL-normalised on a 0-100 scale (100·(R − min)/(max − min): 0 = random, 100 = expert) where the "
+        "dataset has reference scores, else raw return. last: each seed's last evaluation; best: each seed's best "
+        "evaluation (optimistic). ± is the half-width of a Student-t 95 % interval over seeds.\n")
     return head + body + note
 
 

@@ -1,4 +1,5 @@
-"""The end of a run: ``summary.json`` (last and best score per seed, mean ± std), the plots and the report."""
+"""The end of a run: ``summary.json`` (last and best score per seed, mean ± std), the plots and the report; for a
+fine-tuning run also the paper's Table 2 cells (offline → fine-tuned)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from iql_jax.runs.files import write_atomic
 from iql_jax.runs.logs import read_eval
 from iql_jax.runs.plots import plot_losses, plot_scores
 from iql_jax.runs.report import write_report
+from iql_jax.runs.rundir import LOSS_PLOT, REPORT_FILE, SCORE_PLOT, SUMMARY_FILE, RunRecord
 from iql_jax.runs.stats import last_and_best, score_key
-
-SUMMARY_FILE = "summary.json"
+from iql_jax.runs.value_maps import is_maze_run, plot_value_maps
 
 
 def summarize(run_dir: str | Path) -> dict:
@@ -45,21 +46,43 @@ def _mean_std(members: list[dict]) -> dict:
             "best_mean": float(best.mean()), "best_std": float(best.std())}
 
 
-def write_outputs(run_dir: str | Path, boundaries=(), value_map: bool = False) -> dict:
-    """Write ``summary.json``, ``score.png``, ``losses.png`` and ``report.md``/``.csv`` into the run directory, and
-    with ``value_map`` for a PointMaze run ``values.png`` (V over the maze from the newest checkpoint)."""
+def write_outputs(run_dir: str | Path, value_map: bool = False, boundary: int | None = None) -> dict:
+    """Write ``summary.json``, ``score.png``, ``losses.png`` and ``report.md``/``.csv`` into the run directory.
+
+    Args:
+        value_map: for a PointMaze run, also ``values.png`` (V over the maze from the newest checkpoint).
+        boundary: a fine-tuning run's first online step: marked on the score plot, and the offline → fine-tuned
+            means (Table 2) go into the summary and below the report.
+    """
     run_dir = Path(run_dir)
     summary = summarize(run_dir)
     summary["files"] = {
-        "score_plot": str(plot_scores([run_dir], run_dir / "score.png", boundaries)),
-        "loss_plot": str(plot_losses(run_dir, run_dir / "losses.png")),
-        "report": str(write_report([run_dir], run_dir / "report.md")[0]),
+        "score_plot": str(plot_scores([run_dir], run_dir / SCORE_PLOT, () if boundary is None else (boundary,))),
+        "loss_plot": str(plot_losses(run_dir, run_dir / LOSS_PLOT)),
+        "report": str(write_report([run_dir], run_dir / REPORT_FILE)[0]),
     }
-    if value_map:
-        from iql_jax.runs.records import read_run_config
-        from iql_jax.runs.value_maps import is_maze_run, plot_value_maps
-
-        if is_maze_run(read_run_config(run_dir)):
-            summary["files"]["value_map"] = str(plot_value_maps(run_dir))
+    if value_map and is_maze_run(RunRecord.read(run_dir)):
+        summary["files"]["value_map"] = str(plot_value_maps(run_dir))
+    if boundary is not None:
+        summary["offline_to_online"] = offline_vs_online(run_dir, boundary)
+        report = run_dir / REPORT_FILE
+        write_atomic(report, report.read_text() + render_table2([summary["offline_to_online"]]))
     write_atomic(run_dir / SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def offline_vs_online(run_dir: Path, boundary: int) -> dict:
+    """Mean over members of the last offline evaluation and the last online one (the paper's Table 2 cells)."""
+    rows = read_eval(run_dir)
+    key = score_key(rows)
+    before = last_and_best([r for r in rows if r["step"] <= boundary], key)
+    after = last_and_best([r for r in rows if r["step"] > boundary], key)
+    mean = lambda lb: float(np.mean([v[0] for v in lb.values()])) if lb else None
+    return {"dataset": RunRecord.read(run_dir).dataset.name, "score": key, "offline": mean(before),
+            "online": mean(after)}
+
+
+def render_table2(rows: list[dict]) -> str:
+    fmt = lambda v: "-" if v is None else f"{v:.1f}"
+    return "\n| dataset | offline → fine-tuned |\n|---|---|\n" + "".join(
+        f"| {r['dataset']} | {fmt(r['offline'])} → {fmt(r['online'])} |\n" for r in rows)

@@ -26,8 +26,7 @@ import numpy as np  # noqa: E402
 
 from iql_jax import agent  # noqa: E402
 from iql_jax.errors import ConfigError  # noqa: E402
-
-VALUES_FILE = "values.png"
+from iql_jax.runs.rundir import VALUES_PLOT, RunRecord, load_run  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -124,23 +123,20 @@ def population_values(states) -> Callable[[np.ndarray], np.ndarray]:
 
 def run_value_maps(run_dir: str | Path, by: Literal["member", "setting"] = "member", per_cell: int = 8,
                    checkpoint: str | Path | None = None):
-    """The value maps of a PointMaze run: ``(geometry, [(title, (H, W) grid), ...], step)``.
+    """The value maps of a maze run: ``(geometry, [(title, (H, W) grid), ...], step)``.
 
     Args:
         by: one panel per member, or per hyperparameter setting (V averaged over its seeds).
 
     Raises:
-        ConfigError: the run has no PointMaze evaluation env.
+        ConfigError: the run has no PointMaze or AntMaze evaluation env.
     """
-    from iql_jax.runs import load_run
-
     states, members, record, step = load_run(run_dir, checkpoint)
-    env = record.get("eval_env") or {}
     if not is_maze_run(record):
         raise ConfigError(f"{run_dir}: value maps need a PointMaze or AntMaze run; its evaluation env is "
-                          f"{env.get('env_id') or 'none'}")
-    geometry = MazeGeometry.from_env(env["env_id"], env.get("kwargs"))
-    grids = value_grid(population_values(states), geometry, record["dataset"]["obs_dim"], per_cell)
+                          f"{record.eval_env.env_id if record.eval_env else 'none'}")
+    geometry = MazeGeometry.from_env(record.eval_env.env_id, dict(record.eval_env.kwargs))
+    grids = value_grid(population_values(states), geometry, record.dataset.obs_dim, per_cell)
     if by == "member":
         return geometry, [(m.label, grids[m.index]) for m in members], step
     settings: dict[str, list[int]] = {}
@@ -175,13 +171,13 @@ def plot_value_maps(run_dir: str | Path, out: str | Path | None = None, by: Lite
     at_rest = "at zero velocity" if len(geometry.rest) == 2 else "in the pose after reset"
     fig.suptitle(f"{run_dir.name}: V(x, y) {at_rest}, step {step:,}", fontsize=10)
     fig.tight_layout()
-    path = Path(out) if out is not None else run_dir / VALUES_FILE
+    path = Path(out) if out is not None else run_dir / VALUES_PLOT
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
 
 
-def is_maze_run(record: dict) -> bool:
+def is_maze_run(record: RunRecord) -> bool:
     """Whether a run's record names a maze evaluation env (the runs that get a value map at the end)."""
-    return str((record.get("eval_env") or {}).get("env_id", "")).startswith(("PointMaze", "AntMaze"))
+    return record.eval_env is not None and record.eval_env.env_id.startswith(("PointMaze", "AntMaze"))

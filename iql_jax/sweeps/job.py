@@ -22,10 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from iql_jax.errors import IQLError, user_fault
-from iql_jax.runs import checkpoint, records, resume, train
-from iql_jax.runs.lock import LOCK_FILE, RunLock
-from iql_jax.runs.summary import SUMMARY_FILE
+from iql_jax.runs import resume, train
+from iql_jax.runs.lock import RunLock
+from iql_jax.runs.rundir import CONFIG_FILE, LOCK_FILE, SUMMARY_FILE, RunRecord, latest_checkpoint
 from iql_jax.sweeps.plan import Job
+from iql_jax.testing import stopping_at
 
 
 @dataclass(frozen=True)
@@ -48,24 +49,24 @@ class SimulatedKill(IQLError):
 
 def job_status(run_dir: Path) -> str:
     """``"finished"``, ``"unfinished"`` (has ``config.json``) or ``"new"`` (see the module docstring)."""
-    if not (run_dir / records.CONFIG_FILE).is_file():
+    if not (run_dir / CONFIG_FILE).is_file():
         return "new"
-    latest = checkpoint.latest_checkpoint(run_dir)
-    steps = records.read_run_config(run_dir)["config"].run.steps
+    latest = latest_checkpoint(run_dir)
+    steps = RunRecord.read(run_dir).config.run.steps
     done = latest is not None and latest[0] == steps and (run_dir / SUMMARY_FILE).is_file()
     return "finished" if done else "unfinished"
 
 
-def run_job(job: Job, sweep: list[dict], explicit, *, progress: bool = False, crash_at: int | None = None,
+def run_job(job: Job, sweep: list[dict], *, progress: bool = False, crash_at: int | None = None,
             in_worker: bool = False) -> JobOutcome:
     """Skip, train or resume ``job`` (see the module docstring) and say how it went; never raises.
 
     Args:
         sweep: the settings every job trains (``runs.train``'s ``sweep``).
-        explicit: the fields that override the preset (``runs.train``'s ``explicit``).
         progress: show the run's own progress bar (in-process jobs; Ray jobs are followed by the driver).
-        crash_at: a fault hook for tests: stop right after the checkpoint at this step, as if killed there. In a
-            worker the process exits at once (``os._exit``, no cleanup), in-process :class:`SimulatedKill` is raised.
+        crash_at: the test hook :func:`iql_jax.testing.crashing` sets for this job: stop right after the checkpoint
+            at this step, as if killed there. In a worker the process exits at once (``os._exit``, no cleanup),
+            in-process :class:`SimulatedKill` is raised.
         in_worker: the job runs in a process of its own (a Ray worker).
     """
     start = time.perf_counter()
@@ -74,15 +75,17 @@ def run_job(job: Job, sweep: list[dict], explicit, *, progress: bool = False, cr
         status = job_status(run_dir)
         if status == "finished":
             return JobOutcome(job.name, "skipped", job.config.run.steps, time.perf_counter() - start)
-        if status == "new":
-            _clear_unwritten(run_dir)
-            result = train(job.config, sweep=sweep, explicit=explicit, progress=progress, stop_at=crash_at)
-        else:
-            result = resume(run_dir, progress=progress, stop_at=crash_at)
+        with stopping_at(crash_at):
+            if status == "new":
+                _clear_unwritten(run_dir)
+                result = train(job.config, sweep=sweep, progress=progress)
+            else:
+                result = resume(run_dir, progress=progress)
         if result.step < job.config.run.steps:  # only the fault hook stops a run early
             if in_worker:
                 os._exit(70)
-            raise SimulatedKill(f"stopped after the checkpoint at step {result.step} by the crash_at fault hook")
+            raise SimulatedKill(f"stopped after the checkpoint at step {result.step} by the crash_at fault hook "
+                                "(iql_jax.testing.crashing)")
         return JobOutcome(job.name, "done" if status == "new" else "resumed", result.step,
                           time.perf_counter() - start)
     except Exception as e:  # noqa: BLE001 - every failure becomes this job's outcome; the other jobs go on
@@ -99,7 +102,7 @@ def _clear_unwritten(run_dir: Path) -> None:
     if not run_dir.exists():
         return
     if set(os.listdir(run_dir)) - {LOCK_FILE}:
-        raise IQLError(f"{run_dir}: exists but is not a run directory (no {records.CONFIG_FILE}); move it away or "
+        raise IQLError(f"{run_dir}: exists but is not a run directory (no {CONFIG_FILE}); move it away or "
                        "choose another --out")
     RunLock(run_dir).release()  # refused, naming the pid, while the process that claimed it still runs
     (run_dir / LOCK_FILE).unlink(missing_ok=True)
@@ -108,7 +111,7 @@ def _clear_unwritten(run_dir: Path) -> None:
 
 def _done_steps(run_dir: Path) -> int:
     try:
-        latest = checkpoint.latest_checkpoint(run_dir)
+        latest = latest_checkpoint(run_dir)
     except OSError:
         return 0
     return 0 if latest is None else latest[0]

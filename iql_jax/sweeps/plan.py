@@ -3,7 +3,8 @@
 
 Job directories are deterministic, ``OUT/<dataset-stem>-<preset>`` (``OUT/<dataset-stem>`` when no preset is named
 and the dataset's domain picks it), so a re-run of the same command finds its jobs. ``sweep.json`` holds the options
-every job shares (the base config, the sweep settings, the explicit fields) and the list of jobs; a re-run with
+every job shares (the base config, with the fields left to the preset as None, and the sweep settings) and the list
+of jobs; a re-run with
 other options is refused, naming what differs, while new datasets or presets may join (their jobs are appended).
 """
 
@@ -13,14 +14,14 @@ import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import iql_jax
 from iql_jax import engine
 from iql_jax.config import TrainConfig, config_to_dict, get_preset
 from iql_jax.errors import ConfigError, IQLError
 from iql_jax.runs.files import write_atomic
-from iql_jax.runs.records import dataset_stem
+from iql_jax.runs.rundir import dataset_stem
 
 SWEEP_FILE = "sweep.json"
 # Config fields a job sets itself (dataset, preset, directory) or that change only what is printed or mirrored:
@@ -72,10 +73,10 @@ def plan_jobs(base: TrainConfig, datasets: Sequence[str], presets: Sequence[str 
     return jobs
 
 
-def shared_options(base: TrainConfig, settings: list[dict], explicit: Iterable[str] | None) -> dict:
+def shared_options(base: TrainConfig, settings: list[dict]) -> dict:
     """The options every job of the sweep shares, as ``sweep.json`` records them."""
     flat = {k: v for k, v in _flatten(config_to_dict(base)).items() if k not in _PER_JOB}
-    return {**flat, "sweep": settings, "explicit": None if explicit is None else sorted(explicit)}
+    return {**flat, "sweep": settings}
 
 
 def record_sweep(out: Path, options: dict, jobs: list[Job]) -> list[dict]:

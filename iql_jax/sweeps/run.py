@@ -7,7 +7,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Literal, Mapping, Sequence
+from typing import Literal, Sequence
 
 from tqdm.auto import tqdm
 
@@ -15,10 +15,11 @@ from iql_jax.config import TrainConfig
 from iql_jax.errors import ConfigError
 from iql_jax.runs.plots import plot_scores
 from iql_jax.runs.report import write_report
-from iql_jax.runs.summary import SUMMARY_FILE
+from iql_jax.runs.rundir import SUMMARY_FILE
 from iql_jax.sweeps.executors import INSTALL_RAY, check_reachable, ray_available, run_local, run_ray
 from iql_jax.sweeps.job import JobOutcome
 from iql_jax.sweeps.plan import Job, plan_jobs, record_sweep, settings_of, shared_options
+from iql_jax.testing import crash_step
 
 REPORT_FILE, PLOT_FILE = "report.md", "scores.png"
 
@@ -54,10 +55,8 @@ class SweepResult:
 
 
 def run_sweep(config: TrainConfig, datasets: Sequence[str], presets: Sequence[str | None] = (None,), *,
-              sweep=None, explicit: Iterable[str] | None = None,
-              executor: Literal["auto", "ray", "local"] = "auto", address: str | None = None,
-              cpus_per_job: float = 1.0, gpus_per_job: float = 0.0, progress: bool = True,
-              crash_at: Mapping[str, int] | None = None) -> SweepResult:
+              sweep=None, executor: Literal["auto", "ray", "local"] = "auto", address: str | None = None,
+              cpus_per_job: float = 1.0, gpus_per_job: float = 0.0, progress: bool = True) -> SweepResult:
     """Train one job per (dataset, preset) into ``config.run.out``, each one ``runs.train`` population (seeds × the
     ``sweep`` settings), skipping finished jobs and resuming interrupted ones; then write ``OUT/report.md``/``.csv``
     and ``OUT/scores.png`` over every finished job of OUT.
@@ -66,14 +65,12 @@ def run_sweep(config: TrainConfig, datasets: Sequence[str], presets: Sequence[st
         config: the options every job shares; its dataset, preset and run name are set per job (see
             :func:`~iql_jax.sweeps.plan.plan_jobs`), and ``run.out`` is the sweep's directory, OUT.
         datasets, presets: the jobs' datasets and presets (None: the dataset domain's preset).
-        sweep, explicit: as in :func:`iql_jax.runs.train`, for every job.
+        sweep: as in :func:`iql_jax.runs.train`, for every job.
         executor: ``ray``, ``local`` (in this process, one job after another) or ``auto`` (Ray when it is
             installed, else local, saying so).
         address: an existing Ray cluster; None starts a local Ray for the sweep.
         cpus_per_job, gpus_per_job: the Ray resources of each job.
         progress: progress bars and a line per job as it ends.
-        crash_at: a fault hook for tests: job name → the step after whose checkpoint that job dies (see
-            :func:`~iql_jax.sweeps.job.run_job`).
 
     Raises:
         IQLError: bad options, or ``OUT/sweep.json`` records other options; job failures are outcomes instead.
@@ -83,11 +80,10 @@ def run_sweep(config: TrainConfig, datasets: Sequence[str], presets: Sequence[st
     jobs = plan_jobs(config, datasets, presets)
     settings = settings_of(sweep)
     kind = _executor(executor, address)
-    explicit = None if explicit is None else sorted(explicit)
-    recorded = record_sweep(out, shared_options(config, settings, explicit), jobs)
+    recorded = record_sweep(out, shared_options(config, settings), jobs)
 
     def job_args(job: Job) -> dict:
-        return {"sweep": settings, "explicit": explicit, "crash_at": (crash_at or {}).get(job.name)}
+        return {"sweep": settings, "crash_at": crash_step(job.name)}
 
     def report(outcome: JobOutcome) -> None:
         if progress:
