@@ -36,7 +36,7 @@ import tyro
 from iql_jax.data import source_kind
 from iql_jax.data.goals import GOAL_MODES
 from iql_jax.data.transforms import REWARD_KINDS
-from iql_jax.domains import check_agent, check_run
+from iql_jax.domains import check_agent, check_data, check_run, check_run_name
 from iql_jax.errors import ConfigError
 from iql_jax.tasks import preset_name
 
@@ -150,8 +150,7 @@ and goal terminals against the evaluation map's fixed goal (D4RL AntMaze style);
 paired environment's (--env, else the task catalogue's)."""
 
     def __post_init__(self):
-        if self.max_episode_steps is not None and self.max_episode_steps < 1:
-            raise ConfigError(f"data.max_episode_steps: expected a positive integer, found {self.max_episode_steps}")
+        check_data(self)
 
     def load_options(self) -> dict:
         """The :func:`~iql_jax.data.load_dataset` options for this source's kind: a built-in's seed; a D4RL file's
@@ -234,6 +233,10 @@ class FinetuneConfig:
                 continue
             if isinstance(value, bool) or not isinstance(value, int) or value < least:
                 raise ConfigError(f"--{option.replace('_', '-')}: expected an integer >= {least}, found {value!r}")
+        if self.out is not None and not self.out.strip():
+            raise ConfigError("--out: expected a directory, found an empty string")
+        if self.name is not None:
+            check_run_name(self.name, "--name")
 
 
 @dataclass(frozen=True)

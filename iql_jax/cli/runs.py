@@ -9,6 +9,7 @@ from typing import Literal
 import tyro
 
 from iql_jax.config import PRESETS
+from iql_jax.domains import check_count
 from iql_jax.errors import IQLError
 
 
@@ -35,6 +36,8 @@ def eval_command(run_dir: tyro.conf.Positional[str], episodes: int | None = None
     episodes = 10 if episodes is None else episodes
     from iql_jax.runs import evaluate_run
 
+    check_count("--episodes", episodes, 1)
+    check_count("--seed", seed, 0)
     measured = evaluate_run(run_dir, episodes, checkpoint, seed, env)
     result, members, step = measured.result, measured.members, measured.step
     print(f"{Path(run_dir).name} at step {step:,} on {measured.env_id}, {episodes} episodes per member")
@@ -144,6 +147,7 @@ def export_command(run_dir: tyro.conf.Positional[str], member: int = 0,
     """
     from iql_jax.export import export_policy
 
+    check_count("--member", member, 0)
     result = export_policy(run_dir, member, format, out, checkpoint)
     meta = result.metadata
     print(f"{format} policy of member {meta['member']['label']} at step {meta['step']:,}: {result.path}")
