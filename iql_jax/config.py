@@ -34,7 +34,7 @@ from typing import Annotated, Literal
 import tyro
 
 from iql_jax.data import source_kind
-from iql_jax.data.goals import GOAL_MODES
+from iql_jax.data.goals import EVAL_GOALS, GOAL_MODES
 from iql_jax.data.transforms import REWARD_KINDS
 from iql_jax.domains import check_agent, check_data, check_run, check_run_name
 from iql_jax.errors import ConfigError
@@ -43,6 +43,7 @@ from iql_jax.tasks import preset_name
 # The choices of these options are their tables' keys (each table is the one owner of its names).
 RewardTransformKind = Literal[REWARD_KINDS]
 GoalMode = Literal[GOAL_MODES]
+EvalGoal = Literal[EVAL_GOALS]
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,10 @@ class DataConfig:
     """Goal-reaching data: 'conditioned' appends desired_goal[t+1] to the observation; 'relabel' recomputes rewards \
 and goal terminals against the evaluation map's fixed goal (D4RL AntMaze style); 'none' ignores the goal; 'auto' is \
 'conditioned' when desired_goal varies in the data, else 'none'."""
+    eval_goal: EvalGoal = "auto"
+    """Goal-reaching data: evaluate in the env the dataset records ('recorded': its goals, as its reference scores \
+were measured) or on the catalogue's fixed-goal map ('fixed'); 'auto' is 'recorded' for a goal-conditioned policy \
+on data that record an evaluation env and reference scores, else 'fixed' (a policy that cannot see the goal)."""
     max_episode_steps: int | None = None
     """D4RL files without `timeouts`: the time limit that splits episodes (as qlearning_dataset); None takes the \
 paired environment's (--env, else the task catalogue's)."""

@@ -22,7 +22,9 @@ from iql_jax.data.transforms import trajectory_returns
 from iql_jax.data.transitions import Dataset
 from iql_jax.data.validate import DataWarning
 from iql_jax.domains import check_count
-from iql_jax.tasks import find_task_of
+from iql_jax.errors import IQLError
+from iql_jax.evaluation import resolve_eval_env
+from iql_jax.evaluation.references import dataset_references, describe_env, mismatch
 
 
 def data_list() -> None:
@@ -79,9 +81,10 @@ def data_inspect(source: Positional[str]) -> None:
     preset = preset_for_domain(info.domain)
     print(f"  domain: {info.domain or 'unknown'} -> preset {preset.name!r} (reward transform "
           f"{preset.reward_transform!r}, expectile {preset.agent.expectile}, beta {preset.agent.beta})")
-    if info.ref_min_score is not None:
-        print(f"  reference scores: min {info.ref_min_score:.6g}, max {info.ref_max_score:.6g}, recorded for "
-              f"{reference_env(info)}")
+    references = dataset_references(info)
+    if references is not None:
+        print(f"  reference scores: min {references.low:.6g}, max {references.high:.6g}, measured on "
+              f"{references.describe()} ({references.source}); scores are normalised only there")
     coverage = info.extra.get("coverage")
     if coverage and "segments" in coverage:
         print(f"  coverage: {coverage['segments']:,} segments; per start cell: "
@@ -90,10 +93,14 @@ def data_inspect(source: Positional[str]) -> None:
     print(f"  goal: --data.goal auto -> {mode} ({why})"
           + (f"; goal fields {', '.join(GOAL_KEYS)} present, so conditioned, relabel and none all apply"
              if dataset.goals is not None else ""))
-    eval_spec = apply_goal_mode(dataset, mode).info.eval_env_spec
-    if eval_spec:
-        spec = json.loads(eval_spec)
-        print(f"  evaluation env: {spec.get('id')} (max_episode_steps {spec.get('max_episode_steps')})")
+    try:
+        spec = resolve_eval_env(apply_goal_mode(dataset, mode).info)
+    except IQLError:
+        print("  evaluation env: none recorded or catalogued (training needs --env-id)")
+    else:
+        print(f"  evaluation env (--data.goal {mode}): {describe_env(spec)}; "
+              + ("no reference scores" if references is None else
+                 (mismatch(references, spec) or "normalised score: the references belong to this env")))
     notes = [str(w.message) for w in caught if issubclass(w.category, DataWarning)]
     print("  validation: passed" + (f" with {len(notes)} warning(s):" if notes else ""))
     for note in notes:
@@ -122,22 +129,6 @@ def _print_behaviour(dataset: Dataset) -> None:
         print(f"  coverage: {coverage['cells_visited']} of {coverage['free_cells']} free cells visited; goals "
               f"({antmaze['goals']}) reached and replaced {coverage['goals_reached_and_replaced']:,} times in "
               f"{coverage['episodes']:,} episodes")
-
-
-def reference_env(info) -> str:
-    """The env a dataset's reference pair was measured in: a Minari dataset's evaluation spec with its plain kwargs
-    (``reset_target``, ``continuing_task`` ... change what a return counts), else the catalogue task a file pairs
-    with. A normalised score means something only in that env."""
-    try:
-        spec = json.loads(info.eval_env_spec) if info.eval_env_spec else None
-    except ValueError:
-        spec = None
-    if isinstance(spec, dict):
-        kwargs = {k: v for k, v in (spec.get("kwargs") or {}).items()
-                  if k != "maze_map" and isinstance(v, (bool, int, float, str))}
-        return str(spec.get("id", "?")) + (f" ({', '.join(f'{k}={v}' for k, v in kwargs.items())})" if kwargs else "")
-    task = find_task_of(info.extra.get("env_name"), info.name)
-    return f"{task.env_id} (the task catalogue's {task.key!r})" if task else "an env the data does not record"
 
 
 def _env_of(info) -> str:

@@ -23,6 +23,7 @@ from iql_jax.config import config_to_dict
 from iql_jax.errors import DivergenceError
 from iql_jax.evaluation import evaluate, make_eval_envs
 from iql_jax.runs.logs import RunLogger
+from iql_jax.runs.meaning import reference_env
 from iql_jax.runs.rundir import RunRecord, latest_checkpoint, save_checkpoint
 from iql_jax.runs.summary import write_outputs
 
@@ -132,7 +133,7 @@ def drive(run_dir: Path, record: RunRecord, members: list, phase: Phase, chunks:
                 result = evaluate(engine.population_policy(chunk.states), record.eval_env, len(members),
                                   phase.episodes, seed=eval_seed(run.seed, at), ref_scores=record.ref_scores,
                                   envs=envs, score=record.score)
-                logger.log_eval(at, result)
+                logger.log_eval(at, result, reference_env(record))
                 agg = result.aggregate()
                 score = agg.get("score_mean", agg["return_mean"])
             if due(chunk.step, phase.checkpoint_every) or chunk.step == phase.stop:
