@@ -6,6 +6,7 @@ environment, or in another registered environment with the same observation layo
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from iql_jax import engine
 from iql_jax.errors import IQLError
 from iql_jax.evaluation import EvalEnvSpec, EvalResult, check_dimensions, evaluate
 from iql_jax.evaluation.references import mismatch
+from iql_jax.runs.lock import writer_pid
 from iql_jax.runs.rundir import load_run
 
 
@@ -43,6 +45,10 @@ def evaluate_run(run_dir: str | Path, episodes: int = 10, checkpoint: str | Path
     Raises:
         IQLError: no checkpoint, no recorded evaluation environment, or ``env`` does not fit the run's data.
     """
+    if (pid := writer_pid(run_dir)) is not None:
+        print(f"warning: {run_dir} is still being written by another iql process (pid "
+              f"{pid if pid > 0 else 'unknown'}): this evaluates its newest checkpoint so far, not a finished run",
+              file=sys.stderr)
     states, members, record, step = load_run(run_dir, checkpoint)
     spec = eval_spec(record, run_dir, env)
     pair, no_score, where = references_for(record, spec, env is not None)
