@@ -82,7 +82,6 @@ def test_very_long_name_is_one_short_line(tmp_path, capsys):
 @pytest.mark.parametrize("argv, line", [
     (["eval", "RUN", "--episodes", "0"], "--episodes: expected an integer ≥ 1, found 0"),
     (["eval", "RUN", "--seed", "-1"], "--seed: expected an integer ≥ 0, found -1"),
-    (["export", "RUN", "--member", "-1"], "--member: expected an integer ≥ 0, found -1"),
     (["finetune", "RUN", "--online-steps", "0"], "--online-steps: expected an integer >= 1, found 0"),
     (["finetune", "RUN", "--name", "../up"], "--name: expected one directory name that stays inside --out (no '/', "
                                              "'.' or '..'), found '../up'"),

@@ -152,7 +152,6 @@ def export_command(run_dir: tyro.conf.Positional[str], member: int = 0,
     """
     from iql_jax.export import export_policy
 
-    check_count("--member", member, 0)
     result = export_policy(run_dir, member, format, out, checkpoint)
     meta = result.metadata
     print(f"{format} policy of member {meta['member']['label']} at step {meta['step']:,}: {result.path}")
