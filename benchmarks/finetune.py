@@ -95,7 +95,7 @@ def fused_rate(data, config, members, updates=300, repeats=2):
 
 def run_one(env_id: str, members: int, args) -> None:
     """Print the rows of one (environment, member count); runs in its own process (see ``main``)."""
-    config = AgentConfig()  # (256, 256) networks, batch 256, two critics
+    config = AgentConfig().complete()  # (256, 256) networks, batch 256, two critics
     spec = resolve_eval_env(env_id=env_id)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -156,7 +156,7 @@ def main():
         env_id, members = args.only.rsplit(":", 1)
         run_one(env_id, int(members), args)
         return
-    config = AgentConfig()
+    config = AgentConfig().complete()
     print(f"jax {jax.__version__} on {jax.devices()[0].platform} ({jax.devices()[0].device_kind}); "
           f"networks {config.hidden_dims}, batch {config.batch_size}, {args.iterations} timed iterations")
     print(f"{'environment':<20} {'M':>2} {'K':>3} {'it/s':>8} {'member-it/s':>12} {'env ms':>7} {'dev ms':>7} "

@@ -1,11 +1,22 @@
-"""The fused engine on an accelerator: 1M updates for one seed, 8 and 64 members, the sharded path, device memory.
+"""The fused engine on an accelerator, one prepared run of at most 10 minutes (issue 26).
 
-Run through ``benchmarks/gpu.sh`` (which bounds the whole run to 8 minutes). Every phase runs whole chunks until
-its target or its time budget is reached, whichever comes first; a phase that stopped on its budget reports the
-measured rate and an **extrapolated** wall time, labelled as such. ``--quick`` uses tiny networks and a few
-thousand updates so the script itself can be tested on a CPU.
+Phases, in order, each bounded by its own time budget (a failing phase prints one line and the next one runs):
 
-    python benchmarks/gpu.py [--quick]
+1. **XLA flags** that matter for small networks, each in a fresh process (flags are read when XLA starts): the
+   defaults, command buffers (CUDA graphs) off, command buffers extended to the scan's ``while`` and the
+   conditional, and the while-loop double-buffering unroll. One seed, the same short window each.
+2. **1M updates for one seed**, measured, or extrapolated (and labelled so) when the budget ends first.
+3. **Member scaling** at 1, 8, 64 and 256 members: updates/s per member, member-updates/s, and the wall time of the
+   same updates as a multiple of one seed's; device memory.
+4. The **sharded** path when the machine has several devices.
+5. **AntMaze smoke test**: one paper-protocol population (the ``antmaze`` preset, 256×256, ``--data.goal
+   relabel``, IQL τ 0.9 with one-step and BC in the same program, as ``experiments/antmaze_table.py`` runs it) on
+   a small generated ``antmaze-umaze``, through the ``iql`` command, for a few thousand updates and a few episodes.
+
+Every line it prints is ``label: figures``; ``docs/performance.md`` describes the output. ``--quick`` uses tiny
+networks, budgets and populations so that the whole script can be tested on a CPU in a few minutes.
+
+    bash benchmarks/gpu.sh [--quick]      # the bounded wrapper; or: python benchmarks/gpu.py [--quick]
 """
 
 from __future__ import annotations
@@ -13,7 +24,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import re
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -72,44 +86,123 @@ def report(label, members, done, seconds, compile_s, target):
     return rate
 
 
+FLAG_SETTINGS = {
+    "defaults": "",
+    "command buffers off": "--xla_gpu_enable_command_buffer=",
+    "command buffers + while/conditional": "--xla_gpu_enable_command_buffer=+WHILE,+CONDITIONAL",
+    "while-loop double buffering": "--xla_gpu_enable_while_loop_unrolling=WHILE_LOOP_UNROLLING_DOUBLE_BUFFER",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Sizes:
+    """What each phase runs: ``full`` on the accelerator, ``quick`` to test the script on a CPU."""
+
+    config: AgentConfig
+    transitions: int
+    chunk: int
+    target: int  # updates of the one-seed phase (the paper's 1M)
+    one_seed_s: float
+    flag_window_s: float
+    members: tuple[int, ...]
+    member_s: float
+    antmaze: tuple[str, ...]  # the `iql train` options of the smoke test
+    antmaze_s: float
+
+
+# Budgets (s) for a run inside gpu.sh's 590 s bound, with compiles of tens of seconds each on a GPU: flags 4 x
+# (10 s + compile), one seed 100 s, members 4 x 20 s (+ compiles), AntMaze 120 s.
+FULL = Sizes(AgentConfig().complete(), 1_000_000, 10_000, 1_000_000, 100, 10, (1, 8, 64, 256), 20,
+             ("--dataset", "antmaze-umaze:30k", "--steps", "4000", "--seeds", "3", "--eval-every", "2000",
+              "--eval-episodes", "2"), 120)
+QUICK = Sizes(dataclasses.replace(AgentConfig().complete(), hidden_dims=(32, 32), batch_size=64), 5_000, 200,
+              2_000, 10, 3, (1, 2, 4), 4,
+              ("--dataset", "antmaze-umaze:3k", "--steps", "200", "--seeds", "1", "--eval-every", "100",
+               "--eval-episodes", "1", "--agent.hidden-dims", "32", "32"), 240)
+
+
+def flag_rates(sizes: Sizes, quick: bool) -> None:
+    """Phase 1: one seed's rate under each XLA flag setting, each in its own process."""
+    for label, flags in FLAG_SETTINGS.items():
+        env = {**os.environ, "XLA_FLAGS": f"{os.environ.get('XLA_FLAGS', '')} {flags}".strip()}
+        command = [sys.executable, __file__, "--rate-only", *(["--quick"] if quick else [])]
+        try:
+            done = subprocess.run(command, env=env, capture_output=True, text=True,
+                                  timeout=sizes.flag_window_s + 120)
+        except subprocess.TimeoutExpired:
+            print(f"flags {label}: no result within {sizes.flag_window_s + 120:.0f} s", flush=True)
+            continue
+        rate = re.search(r"^rate: (.*)$", done.stdout, re.M)
+        said = [line for line in done.stderr.splitlines() if line.strip() and not line.startswith(("\t", " "))]
+        why = f"exit {done.returncode}" + (f": {said[-1][:160]}" if said else "")
+        print(f"flags {label} [{flags or 'none'}]: {rate.group(1) if rate else f'failed ({why})'}", flush=True)
+
+
+def antmaze_smoke(sizes: Sizes) -> None:
+    """Phase 5: a paper-protocol AntMaze population through the ``iql`` command, end to end."""
+    with tempfile.TemporaryDirectory() as out:
+        command = [sys.executable, "-m", "iql_jax.cli", "train", "--preset", "antmaze", "--data.goal", "relabel",
+                   *sizes.antmaze, "--sweep-list", "expectile=0.9", "expectile=0.5", "beta=0", "--out", out,
+                   "--name", "antmaze_smoke", "--quiet"]
+        t = time.perf_counter()
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=sizes.antmaze_s)
+        except subprocess.TimeoutExpired:
+            print(f"antmaze smoke: stopped at its {sizes.antmaze_s:.0f} s budget", flush=True)
+            return
+        lines = [line.strip() for line in done.stdout.splitlines() if line.strip()]
+        tail = " | ".join([line for line in lines if re.search(r"score|success|updates/s", line)][-3:]
+                          or lines[-2:] or done.stderr.strip().splitlines()[-1:])
+        status = "ok" if done.returncode == 0 else f"exit {done.returncode}"
+        print(f"antmaze smoke: {status} in {time.perf_counter() - t:.0f} s ({' '.join(sizes.antmaze)}): {tail}",
+              flush=True)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="tiny sizes, seconds on a CPU (tests the script)")
+    p.add_argument("--quick", action="store_true", help="tiny sizes, a few minutes on a CPU (tests the script)")
+    p.add_argument("--rate-only", action="store_true", help="(internal) one seed's rate, for the flags phase")
+    p.add_argument("--skip", nargs="*", default=(), choices=("flags", "one", "members", "sharded", "antmaze"),
+                   help="phases to leave out")
     args = p.parse_args()
-    if args.quick:
-        config = dataclasses.replace(AgentConfig(), hidden_dims=(32, 32), batch_size=64)
-        n, chunk, target, budgets, big = 5_000, 200, 2_000, (20, 10, 10, 10), 4
-    else:
-        config = AgentConfig()
-        # Budgets (s) of the phases: 1 seed, 8 members, 64 members, sharded and unsharded each. With compiles
-        # (tens of seconds each on a GPU) this stays inside gpu.sh's 470 s bound.
-        n, chunk, target, budgets, big = 1_000_000, 10_000, 1_000_000, (100, 40, 60, 40), 64
+    sizes = QUICK if args.quick else FULL
+    config, chunk = sizes.config, sizes.chunk
+    data = device_data(synthetic(sizes.transitions, 11, 3))
+    if args.rate_only:
+        done, seconds, compile_s = run_phase(1, data, config, chunk, sizes.target, sizes.flag_window_s)
+        print(f"rate: {done / seconds:,.0f} updates/s (compile {compile_s:.1f} s)")
+        return
     devices = jax.local_devices()
     print(f"jax {jax.__version__}; {len(devices)} x {devices[0].device_kind} ({jax.default_backend()}); hidden "
-          f"{config.hidden_dims}, batch {config.batch_size}, {n:,} synthetic hopper-shaped transitions, chunk {chunk}",
-          flush=True)
-    data = device_data(synthetic(n, 11, 3))
-    one = report("1 seed", 1, *run_phase(1, data, config, chunk, target, budgets[0]), target)
-    print(memory(), flush=True)
-    per_member = {}
-    for members, budget in ((8, budgets[1]), (big, budgets[2])):
-        sub_target = max(chunk, target // 10)  # a tenth of a run per member is enough for a rate
-        rate = report(f"{members} members ({sharding.shard_count(members)} device(s))", members,
-                      *run_phase(members, data, config, chunk, sub_target, budget), sub_target)
-        per_member[members] = rate
-        print(f"  {members} members: wall time of the same updates = {one / rate:.2f}x one seed's "
-              f"(goal on H100/H200 for 64: <= 10x)", flush=True)
-    if len(devices) > 1:
-        members = len(devices) * 8
-        sub_target = max(chunk, target // 10)
-        sharded = report(f"sharded, {members} members over {sharding.shard_count(members)} devices", members,
-                         *run_phase(members, data, config, chunk, sub_target, budgets[3]), sub_target)
-        alone = report(f"unsharded, {members} members on one device", members,
-                       *run_phase(members, data, config, chunk, sub_target, budgets[3], shards=1), sub_target)
-        print(f"  sharded / unsharded throughput: {sharded / alone:.2f}x", flush=True)
-    else:
-        print("sharded path: one device only, nothing to shard (the engine runs its single-device program)")
-    print(memory())
+          f"{config.hidden_dims}, batch {config.batch_size}, {sizes.transitions:,} synthetic hopper-shaped "
+          f"transitions, chunk {chunk}; XLA_FLAGS={os.environ.get('XLA_FLAGS', '(unset)')}", flush=True)
+    if "flags" not in args.skip:
+        flag_rates(sizes, args.quick)
+    one = None
+    if "one" not in args.skip:
+        one = report("1 seed", 1, *run_phase(1, data, config, chunk, sizes.target, sizes.one_seed_s), sizes.target)
+        print(memory(), flush=True)
+    if "members" not in args.skip:
+        sub_target = max(chunk, sizes.target // 10)  # a tenth of a run per member is enough for a rate
+        for members in sizes.members:
+            rate = report(f"{members} members ({sharding.shard_count(members)} device(s))", members,
+                          *run_phase(members, data, config, chunk, sub_target, sizes.member_s), sub_target)
+            one = one or rate
+            print(f"  {members} members: wall time of the same updates = {one / rate:.2f}x one seed's; "
+                  f"{memory()}", flush=True)
+    if "sharded" not in args.skip:
+        if len(devices) > 1:
+            members, sub_target = len(devices) * 8, max(chunk, sizes.target // 10)
+            sharded = report(f"sharded, {members} members over {sharding.shard_count(members)} devices", members,
+                             *run_phase(members, data, config, chunk, sub_target, sizes.member_s), sub_target)
+            alone = report(f"unsharded, {members} members on one device", members,
+                           *run_phase(members, data, config, chunk, sub_target, sizes.member_s, shards=1),
+                           sub_target)
+            print(f"  sharded / unsharded throughput: {sharded / alone:.2f}x", flush=True)
+        else:
+            print("sharded path: one device only, nothing to shard (the engine runs its single-device program)")
+    if "antmaze" not in args.skip:
+        antmaze_smoke(sizes)
     print(f"XLA_PYTHON_CLIENT_PREALLOCATE={os.environ.get('XLA_PYTHON_CLIENT_PREALLOCATE', '(unset)')}")
 
 

@@ -91,7 +91,7 @@ def main():
     args = p.parse_args()
     chunk = min(100, args.updates)
     data = device_data(synthetic(100_000, args.obs_dim, args.act_dim))
-    ours = Ours(args.members, chunk, data, AgentConfig())
+    ours = Ours(args.members, chunk, data, AgentConfig().complete())
     ours.run(args.updates)  # warm
     folder = args.keep or tempfile.mkdtemp(prefix="iql-trace-")
     jax.profiler.start_trace(folder)

@@ -92,12 +92,33 @@ def chunk_metrics(totals: dict, count: int) -> dict:
     return {k: v / count if _rule(k) == "mean" else v for k, v in totals.items()}
 
 
-def _chunk(state: IQLState, data: Transitions, num_updates: int):
-    def body(s, i):
-        return train_step(s, data, grad_norms=i == num_updates - 1)
+def _key_chain(key, num_updates: int):
+    """The keys :func:`train_step` would split off in ``num_updates`` successive steps: the next state key, and per
+    step the batch key and the update key. The chain is sequential (each key is split from the last), so it is its
+    own small loop; what it feeds (drawing the batches) is then done for the whole chunk at once."""
+    def split(k, _):
+        k, k_batch, k_update = jax.random.split(k, 3)
+        return k, (k_batch, k_update)
 
-    state, metrics = jax.lax.scan(body, state, jnp.arange(num_updates))
-    return state, chunk_metrics(accumulate(metric_totals(metrics), metrics), num_updates)
+    return jax.lax.scan(split, key, None, length=num_updates)
+
+
+def _chunk(state: IQLState, data: Transitions, num_updates: int):
+    """``num_updates`` :func:`train_step` calls with :func:`sample_batch`, bit for bit, in fewer ops: every batch
+    index of the chunk is drawn before the scan in one vectorised ``randint``. On CPU each ``jax.random`` call is a
+    rolled five-round loop of small ops; inside the scan the four calls of a step dispatched more than half of an
+    update's ops (``benchmarks/hlo_counts.py``)."""
+    key, (batch_keys, update_keys) = _key_chain(state.key, num_updates)
+    size = data.rewards.shape[0]
+    indices = jax.vmap(lambda k: jax.random.randint(k, (state.network.batch_size,), 0, size))(batch_keys)
+
+    def body(s, xs):
+        i, idx, k_update = xs
+        batch = Transitions(*(x[idx] if x.shape[0] else x for x in data))
+        return agent.update(s, batch, k_update, grad_norms=i == num_updates - 1)
+
+    state, metrics = jax.lax.scan(body, state, (jnp.arange(num_updates), indices, update_keys))
+    return state.replace(key=key), chunk_metrics(accumulate(metric_totals(metrics), metrics), num_updates)
 
 
 def _per_device_chunk(num_updates: int, single: bool):
