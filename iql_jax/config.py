@@ -34,14 +34,16 @@ from typing import Annotated, Literal
 import tyro
 
 from iql_jax.data import source_kind
-from iql_jax.data.goals import GOAL_MODES
+from iql_jax.data.goals import EVAL_GOALS, GOAL_MODES
 from iql_jax.data.transforms import REWARD_KINDS
+from iql_jax.domains import check_agent, check_data, check_run, check_run_name
 from iql_jax.errors import ConfigError
 from iql_jax.tasks import preset_name
 
 # The choices of these options are their tables' keys (each table is the one owner of its names).
 RewardTransformKind = Literal[REWARD_KINDS]
 GoalMode = Literal[GOAL_MODES]
+EvalGoal = Literal[EVAL_GOALS]
 
 
 @dataclass(frozen=True)
@@ -97,16 +99,7 @@ class AgentConfig:
         return NetworkConfig(**{name: getattr(full, name) for name in STATIC_FIELDS})
 
     def __post_init__(self):
-        check = lambda name, ok: getattr(self, name) is None or ok(getattr(self, name))
-        if not check("expectile", lambda v: 0.0 < v < 1.0):
-            raise ConfigError(f"agent.expectile: expected a value in (0, 1), found {self.expectile}")
-        if not check("beta", lambda v: v >= 0):
-            raise ConfigError(f"agent.beta: expected β ≥ 0, found {self.beta}")
-        if not check("polyak", lambda v: 0.0 <= v <= 1.0):
-            raise ConfigError(f"agent.polyak: expected a rate in [0, 1], found {self.polyak}")
-        if not (check("num_critics", lambda v: v >= 1) and check("batch_size", lambda v: v >= 1)
-                and check("hidden_dims", bool)):
-            raise ConfigError("agent: num_critics, batch_size and hidden_dims must be positive / non-empty")
+        check_agent(self)
 
 
 SHARED = AgentConfig(expectile=0.7, beta=3.0, max_exp_adv=100.0, discount=0.99, polyak=0.005, actor_lr=3e-4,
@@ -153,13 +146,16 @@ class DataConfig:
     """Goal-reaching data: 'conditioned' appends desired_goal[t+1] to the observation; 'relabel' recomputes rewards \
 and goal terminals against the evaluation map's fixed goal (D4RL AntMaze style); 'none' ignores the goal; 'auto' is \
 'conditioned' when desired_goal varies in the data, else 'none'."""
+    eval_goal: EvalGoal = "auto"
+    """Goal-reaching data: evaluate in the env the dataset records ('recorded': its goals, as its reference scores \
+were measured) or on the catalogue's fixed-goal map ('fixed'); 'auto' is 'recorded' for a goal-conditioned policy \
+on data that record an evaluation env and reference scores, else 'fixed' (a policy that cannot see the goal)."""
     max_episode_steps: int | None = None
     """D4RL files without `timeouts`: the time limit that splits episodes (as qlearning_dataset); None takes the \
 paired environment's (--env, else the task catalogue's)."""
 
     def __post_init__(self):
-        if self.max_episode_steps is not None and self.max_episode_steps < 1:
-            raise ConfigError(f"data.max_episode_steps: expected a positive integer, found {self.max_episode_steps}")
+        check_data(self)
 
     def load_options(self) -> dict:
         """The :func:`~iql_jax.data.load_dataset` options for this source's kind: a built-in's seed; a D4RL file's
@@ -208,6 +204,7 @@ class RunConfig:
         for name in ("eval_every", "eval_episodes", "checkpoint_every"):
             if getattr(self, name) is not None and getattr(self, name) < 0:
                 raise ConfigError(f"run.{name}: expected 0 or more, found {getattr(self, name)}")
+        check_run(self)
 
 
 @dataclass(frozen=True)
@@ -248,6 +245,10 @@ class FinetuneConfig:
                 continue
             if isinstance(value, bool) or not isinstance(value, int) or value < least:
                 raise ConfigError(f"--{option.replace('_', '-')}: expected an integer >= {least}, found {value!r}")
+        if self.out is not None and not self.out.strip():
+            raise ConfigError("--out: expected a directory, found an empty string")
+        if self.name is not None:
+            check_run_name(self.name, "--name")
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,14 @@ class RunError(IQLError):
     """A run directory cannot give what was asked of it (no checkpoint yet, no such member)."""
 
 
+class RunStopped(IQLError):
+    """A run stopped at a clean point on SIGTERM or SIGINT; the CLI exits with 128 + the signal's number."""
+
+    def __init__(self, message: str, signum: int):
+        super().__init__(message)
+        self.exit_code = 128 + signum
+
+
 class ExportError(IQLError):
     """A policy cannot be exported (a missing optional extra, a network the exporter does not know)."""
 

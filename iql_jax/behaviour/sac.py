@@ -17,6 +17,8 @@ critic ensemble; Adam 3e-4 everywhere, γ 0.99, polyak 0.005, batch 256: the rlk
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +54,10 @@ class SACConfig:
     """H̄ of the temperature loss; None means −(action dimensions), the usual heuristic."""
 
     def __post_init__(self):
+        for name in ("lr", "discount", "polyak", "init_temperature", "target_entropy"):
+            value = getattr(self, name)
+            if value is not None and not math.isfinite(value):
+                raise ConfigError(f"sac.{name}: expected a finite number, found {value}")
         if not self.hidden_dims or min(self.hidden_dims) < 1 or self.batch_size < 1:
             raise ConfigError(f"sac: expected hidden sizes and batch_size >= 1, found {self.hidden_dims}, "
                               f"{self.batch_size}")

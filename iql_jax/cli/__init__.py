@@ -99,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _dispatch(argv, _commands(), "iql")
     except IQLError as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2
+        return getattr(e, "exit_code", 2)
     except KeyboardInterrupt:
         print("interrupted; a run can continue with `iql train --resume RUN_DIR`, a sweep by running the same "
               "`iql sweep` again", file=sys.stderr)

@@ -74,6 +74,9 @@ def behaviour_ship(run_dir: Positional[str], key: str, replay_snapshots: int = 4
         dest: write there instead of the installed package (to inspect before shipping).
     """
     from iql_jax.behaviour.ship import ship
+    from iql_jax.domains import check_count
+
+    check_count("--replay-snapshots", replay_snapshots, 1)
     from iql_jax.behaviour.shipped import shipped_record
 
     folder = ship(run_dir, key, replay_snapshots, dest)
@@ -95,6 +98,9 @@ def behaviour_replay(run_dir: Positional[str], dataset_id: str, until: int | Non
         root: the Minari datasets folder to write into (default: $MINARI_DATASETS_PATH or ~/.minari/datasets).
     """
     from iql_jax.behaviour.replay_dataset import write_replay_dataset
+    from iql_jax.domains import check_count
+
+    check_count("--until", until, 1)
 
     path = write_replay_dataset(run_dir, dataset_id, until, root)
     print(f"wrote {dataset_id} at {path}")

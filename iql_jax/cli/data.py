@@ -21,6 +21,10 @@ from iql_jax.data.spaces import GOAL_KEYS
 from iql_jax.data.transforms import trajectory_returns
 from iql_jax.data.transitions import Dataset
 from iql_jax.data.validate import DataWarning
+from iql_jax.domains import check_count
+from iql_jax.errors import IQLError
+from iql_jax.evaluation import resolve_eval_env
+from iql_jax.evaluation.references import dataset_references, describe_env, mismatch
 
 
 def data_list() -> None:
@@ -46,6 +50,8 @@ def data_generate(name: Positional[str], steps: int | None = None, seed: int = 0
         steps: environment steps to collect (default 1,000,000; not allowed for fixed-size datasets).
         seed: seed for the environment and the action noise; the same seed gives identical data.
     """
+    check_count("--steps", steps, 1)
+    check_count("--seed", seed, 0)
     name, steps = split_size_suffix(name, steps)
     dataset_id = builtin_dataset_id(name, steps, seed)
     present = dataset_id in cached_builtins()
@@ -75,8 +81,10 @@ def data_inspect(source: Positional[str]) -> None:
     preset = preset_for_domain(info.domain)
     print(f"  domain: {info.domain or 'unknown'} -> preset {preset.name!r} (reward transform "
           f"{preset.reward_transform!r}, expectile {preset.agent.expectile}, beta {preset.agent.beta})")
-    if info.ref_min_score is not None:
-        print(f"  reference scores: min {info.ref_min_score:.6g}, max {info.ref_max_score:.6g}")
+    references = dataset_references(info)
+    if references is not None:
+        print(f"  reference scores: min {references.low:.6g}, max {references.high:.6g}, measured on "
+              f"{references.describe()} ({references.source}); scores are normalised only there")
     coverage = info.extra.get("coverage")
     if coverage and "segments" in coverage:
         print(f"  coverage: {coverage['segments']:,} segments; per start cell: "
@@ -85,10 +93,14 @@ def data_inspect(source: Positional[str]) -> None:
     print(f"  goal: --data.goal auto -> {mode} ({why})"
           + (f"; goal fields {', '.join(GOAL_KEYS)} present, so conditioned, relabel and none all apply"
              if dataset.goals is not None else ""))
-    eval_spec = apply_goal_mode(dataset, mode).info.eval_env_spec
-    if eval_spec:
-        spec = json.loads(eval_spec)
-        print(f"  evaluation env: {spec.get('id')} (max_episode_steps {spec.get('max_episode_steps')})")
+    try:
+        spec = resolve_eval_env(apply_goal_mode(dataset, mode).info)
+    except IQLError:
+        print("  evaluation env: none recorded or catalogued (training needs --env-id)")
+    else:
+        print(f"  evaluation env (--data.goal {mode}): {describe_env(spec)}; "
+              + ("no reference scores" if references is None else
+                 (mismatch(references, spec) or "normalised score: the references belong to this env")))
     notes = [str(w.message) for w in caught if issubclass(w.category, DataWarning)]
     print("  validation: passed" + (f" with {len(notes)} warning(s):" if notes else ""))
     for note in notes:

@@ -9,6 +9,7 @@ from typing import Literal
 import tyro
 
 from iql_jax.config import PRESETS
+from iql_jax.domains import check_count
 from iql_jax.errors import IQLError
 
 
@@ -22,8 +23,9 @@ def eval_command(run_dir: tyro.conf.Positional[str], episodes: int | None = None
         episodes: episodes per member (default 10; with --video, 1).
         checkpoint: a checkpoint file; the newest one by default.
         seed: seed of the evaluation resets.
-        env: evaluate in this registered environment instead of the run's (same observation layout and
-            reference scores), e.g. a maze's registered id, whose goal is drawn at random on every reset.
+        env: evaluate in this registered environment instead of the run's (same observation layout), e.g. a
+            maze's registered id, whose goal is drawn at random on every reset. The score is normalised only
+            where the run's reference scores were measured; elsewhere it is return and success.
         video: render the episodes offscreen (MuJoCo, EGL or OSMesa) into RUN_DIR/videos/member-<i>.mp4 (GIF
             without the `video` extra) instead of evaluating.
         video_steps: with --video, cut each episode after this many steps.
@@ -35,9 +37,15 @@ def eval_command(run_dir: tyro.conf.Positional[str], episodes: int | None = None
     episodes = 10 if episodes is None else episodes
     from iql_jax.runs import evaluate_run
 
+    check_count("--episodes", episodes, 1)
+    check_count("--seed", seed, 0)
     measured = evaluate_run(run_dir, episodes, checkpoint, seed, env)
     result, members, step = measured.result, measured.members, measured.step
     print(f"{Path(run_dir).name} at step {step:,} on {measured.env_id}, {episodes} episodes per member")
+    if measured.no_score:
+        print(measured.no_score)
+    elif measured.reference_env:
+        print(f"score: D4RL-normalised with reference scores measured on {measured.reference_env}")
     print(f"{'member':<28}{'return':>10}{'score':>10}{'success':>10}")
     for m in members:
         score = "-" if result.normalized_score is None else f"{result.normalized_score[m.index]:.1f}"

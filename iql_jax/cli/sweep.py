@@ -9,6 +9,7 @@ import tyro
 
 from iql_jax.cli.sweep_options import SweepOptions
 from iql_jax.config import AgentConfig, DataConfig, RunConfig, TrainConfig
+from iql_jax.domains import check_share
 from iql_jax.errors import ConfigError
 
 # Options of the shared config that each job sets itself.
@@ -51,6 +52,8 @@ def sweep_command(argv: Sequence[str]) -> int:
     from iql_jax.sweeps import run_sweep
 
     args = tyro.cli(SweepArgs, args=argv, prog="iql sweep")
+    check_share("--cpus-per-job", args.cpus_per_job, positive=True)
+    check_share("--gpus-per-job", args.gpus_per_job, positive=False)
     for option in (a.split("=", 1)[0] for a in argv if a.startswith("--")):
         if option in _PER_JOB:
             instead = _PER_JOB[option]

@@ -77,7 +77,8 @@ def print_result(result) -> None:
         from iql_jax.runs.rundir import RunRecord
 
         record = RunRecord.read(result.run_dir)
-        print(score_meaning(record.eval_env.env_id if record.eval_env else None, record.ref_scores, record.score))
+        print(score_meaning(record.eval_env.env_id if record.eval_env else None, record.ref_scores, record.score,
+                            record.references, record.no_score))
     print(f"run directory: {result.run_dir}")
     for name, path in s.get("files", {}).items():
         print(f"{name}: {path}")

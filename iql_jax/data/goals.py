@@ -29,6 +29,7 @@ from iql_jax.errors import ConfigError
 from iql_jax.tasks import G, Maze, Task, find_task_of
 
 GOAL_MODES = ("auto", "conditioned", "relabel", "none")  # DataConfig.goal
+EVAL_GOALS = ("auto", "recorded", "fixed")  # DataConfig.eval_goal
 _VARIES = 1e-6  # desired_goal spread (max − min, any coordinate) above which goals "move"
 
 
@@ -55,16 +56,25 @@ def resolve_goal_mode(dataset: Dataset, mode: str) -> tuple[str, str]:
     return "none", "desired_goal is the same on every step"
 
 
-def apply_goal_mode(dataset: Dataset, mode: str) -> Dataset:
+def apply_goal_mode(dataset: Dataset, mode: str, eval_goal: str = "auto") -> Dataset:
     """``dataset`` as the concrete ``mode`` (from :func:`resolve_goal_mode`) defines it.
 
-    The returned info records ``extra["goal"]`` = mode, the flat ``observation_layout`` evaluation must build, and,
-    for a catalogued maze, an ``eval_env_spec`` on the fixed-goal map in every mode (a policy that sees no goal, or
-    whose data were relabelled to one goal, is judged where that goal is; a conditioned one, where it is fixed).
+    The returned info records ``extra["goal"]`` = mode, the flat ``observation_layout`` evaluation must build, and
+    the ``eval_env_spec`` evaluation uses (``eval_goal``, :data:`EVAL_GOALS`): a policy that sees no goal, or whose
+    data were relabelled to one goal, is judged on the catalogued maze's fixed-goal map, where that goal is; a
+    conditioned one, by default, in the env the dataset records with its reference scores (as the dataset's authors
+    scored it), else on the fixed-goal map.
     """
     info, t, goals = dataset.info, dataset.transitions, dataset.goals
     extra = {**info.extra, "goal": mode}
-    spec = fixed_goal_spec(info)
+    if eval_goal not in EVAL_GOALS:
+        raise ConfigError(f"data.eval_goal: expected one of {', '.join(EVAL_GOALS)}, found {eval_goal!r}")
+    if eval_goal == "recorded" and mode != "conditioned":
+        raise ConfigError(f"data.eval_goal=recorded: a policy trained with --data.goal {mode} does not see the goal, "
+                          "so it is evaluated on the fixed-goal map; use --data.eval-goal auto or fixed")
+    owns = info.eval_env_spec is not None and info.ref_min_score is not None and info.ref_max_score is not None
+    keep = eval_goal == "recorded" or (eval_goal == "auto" and mode == "conditioned" and owns)
+    spec = None if keep else fixed_goal_spec(info)
     if mode == "conditioned":
         g = np.asarray(goals.desired, np.float32)
         t = t._replace(observations=read_only(np.concatenate([t.observations, g], axis=1)),

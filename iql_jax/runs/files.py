@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -35,6 +36,24 @@ def write_atomic(path: str | Path, data: bytes | str) -> Path:
         if tmp.exists():
             tmp.unlink()
     return path
+
+
+_TEMPORARY = re.compile(r"^\..+\.tmp-\d+-[0-9a-f]{6}$")  # write_atomic's temporary names
+
+
+def remove_stray_temporaries(*directories: str | Path) -> list[Path]:
+    """Delete the temporary files a killed :func:`write_atomic` left in ``directories``; returns them.
+
+    Call it only while holding the run's lock: no other process can be writing them then.
+    """
+    removed = []
+    for directory in map(Path, directories):
+        if directory.is_dir():
+            for path in directory.iterdir():
+                if _TEMPORARY.match(path.name) and path.is_file():
+                    path.unlink(missing_ok=True)
+                    removed.append(path)
+    return removed
 
 
 @contextlib.contextmanager

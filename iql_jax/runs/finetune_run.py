@@ -23,7 +23,7 @@ from iql_jax.errors import IQLError
 from iql_jax.evaluation import online_env
 from iql_jax.finetune import FinetuneState, constant_actor_lr, finetune_iter, init_finetune
 from iql_jax.runs import checkpoint
-from iql_jax.runs.lock import RunLock, claim_dir
+from iql_jax.runs.lock import RunLock, claim_dir, writer_pid
 from iql_jax.runs.logs import RunLogger, read_eval
 from iql_jax.runs.loop import Phase, RunResult, drive
 from iql_jax.runs.prepare import prepare
@@ -41,6 +41,9 @@ def finetune_run(offline_dir: str | Path, config: FinetuneConfig = FinetuneConfi
     created, so a mistake leaves nothing behind.
     """
     offline_dir = Path(offline_dir)
+    if (pid := writer_pid(offline_dir)) is not None:
+        raise IQLError(f"{offline_dir}: another iql process (pid {pid if pid > 0 else 'unknown'}) is still writing "
+                       "this run; fine-tune it once it has finished (or stop it: it checkpoints on SIGTERM)")
     states, members, record, offline_step = load_run(offline_dir)
     run_dir = Path(config.out or offline_dir.parent) / (config.name or f"{offline_dir.name}-finetune")
     if (run_dir / FINETUNE_FILE).exists():

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sys
 import time
 from pathlib import Path
 
 from iql_jax.config import TrainConfig
 from iql_jax.errors import IQLError
-from iql_jax.runs.rundir import LOCK_FILE, dataset_stem
+from iql_jax.runs.files import remove_stray_temporaries
+from iql_jax.runs.rundir import CHECKPOINT_DIR, LOCK_FILE, dataset_stem
 
 
 class RunLock:
@@ -37,6 +39,10 @@ class RunLock:
         os.ftruncate(self._fd, 0)
         os.write(self._fd, f"{os.getpid()}\n".encode())
         os.fsync(self._fd)
+        removed = remove_stray_temporaries(self.run_dir, self.run_dir / CHECKPOINT_DIR)
+        if removed:
+            print(f"{self.run_dir}: removed {len(removed)} temporary file(s) a killed write left behind "
+                  f"({', '.join(p.name for p in removed[:3])}{', ...' if len(removed) > 3 else ''})", file=sys.stderr)
 
     def release(self) -> None:
         if self._fd is not None:
@@ -49,6 +55,23 @@ class RunLock:
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+
+def writer_pid(run_dir: str | Path) -> int | None:
+    """The pid of another process that holds ``run_dir``'s lock (is writing it now), else None."""
+    path = Path(run_dir) / LOCK_FILE
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        pid = owner_pid(run_dir, wait=0)
+        return None if pid == os.getpid() else (pid or -1)
+    finally:
+        os.close(fd)  # closing releases a shared lock taken here
+    return None
 
 
 def owner_pid(run_dir: str | Path, wait: float = 1.0) -> int | None:

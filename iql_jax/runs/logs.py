@@ -22,7 +22,10 @@ import numpy as np
 from iql_jax.errors import IQLError
 from iql_jax.runs.files import naming, write_atomic
 from iql_jax.runs.rundir import EVAL_FILE, METRICS_FILE, TENSORBOARD_DIR
-EVAL_COLUMNS = ("step", "member", "seed", "setting", "return", "normalized_score", "success", "episodes")
+EVAL_COLUMNS = ("step", "member", "seed", "setting", "return", "normalized_score", "success", "episodes",
+                "reference_env")
+"""``reference_env``: the env the reference scores of ``normalized_score`` were measured in (blank without a score;
+files written before it existed lack the column and still read)."""
 
 
 def _num(x) -> float | None:
@@ -78,8 +81,9 @@ class RunLogger:
         means.update({k: v for k, v in (extra or {}).items() if isinstance(v, (int, float))})
         self._mirror(step, means)
 
-    def log_eval(self, step: int, result) -> list[dict]:
-        """Rows of ``eval.csv`` for one :class:`~iql_jax.evaluation.EvalResult`; returns them."""
+    def log_eval(self, step: int, result, reference_env: str = "") -> list[dict]:
+        """Rows of ``eval.csv`` for one :class:`~iql_jax.evaluation.EvalResult`; returns them. ``reference_env``
+        names the env the references normalising the score belong to."""
         rows = []
         for m in self.members:
             rows.append({
@@ -90,6 +94,7 @@ class RunLogger:
                     result.normalized_score[m.index]),
                 "success": "" if result.success_rate is None else float(result.success_rate[m.index]),
                 "episodes": int(result.returns.shape[1]),
+                "reference_env": "" if result.normalized_score is None else reference_env,
             })
         self._write_eval_rows(rows, mode="a")
         agg = result.aggregate()
@@ -100,8 +105,9 @@ class RunLogger:
         """Start ``eval.csv`` afresh with ``rows`` as :func:`read_eval` returns them (a fine-tuning run opens with
         its offline run's evaluations, so one file and one plot hold both phases)."""
         blank = lambda v: "" if v is None else v
-        self._write_eval_rows([{**{k: r[k] for k in EVAL_COLUMNS}, "normalized_score": blank(r["normalized_score"]),
-                                "success": blank(r["success"])} for r in rows], mode="w")
+        self._write_eval_rows([{**{k: r.get(k, "") for k in EVAL_COLUMNS},
+                                "normalized_score": blank(r["normalized_score"]), "success": blank(r["success"])}
+                               for r in rows], mode="w")
 
     def _write_eval_rows(self, rows, mode):
         path = self.run_dir / EVAL_FILE

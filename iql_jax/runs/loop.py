@@ -20,10 +20,12 @@ from tqdm.auto import tqdm
 from iql_jax import engine, testing
 from iql_jax.agent import IQLState
 from iql_jax.config import config_to_dict
-from iql_jax.errors import DivergenceError
+from iql_jax.errors import DivergenceError, RunError, RunStopped, user_fault
 from iql_jax.evaluation import evaluate, make_eval_envs
 from iql_jax.runs.logs import RunLogger
+from iql_jax.runs.meaning import reference_env
 from iql_jax.runs.rundir import RunRecord, latest_checkpoint, save_checkpoint
+from iql_jax.runs.stops import stop_signals
 from iql_jax.runs.summary import write_outputs
 
 
@@ -93,6 +95,23 @@ class Phase:
         return self.eval_every, self.checkpoint_every
 
 
+def _present(run_dir: Path, at: int) -> None:
+    """Refuse to go on writing into a run directory that was deleted under the running process."""
+    if not run_dir.is_dir():
+        raise RunError(f"{run_dir}: the run directory was deleted while the run was writing it (at step {at:,}); "
+                       "nothing more is saved; start the run again")
+
+
+def _kept(run_dir: Path, phase: Phase) -> str:
+    """What a stopped run leaves on disk and how to go on."""
+    latest = latest_checkpoint(run_dir)
+    how = f"iql finetune {run_dir} --resume" if phase.kind == "online" else f"iql train --resume {run_dir}"
+    if latest is None:
+        return f"no checkpoint had been written yet; `{how}` starts it from the beginning"
+    return (f"the newest checkpoint, {latest[1].name} (step {latest[0]:,}), and the logs up to it are intact; "
+            f"`{how}` continues from there")
+
+
 @dataclass
 class RunResult:
     """What a finished (or stopped) run leaves: its directory, final population state and summary."""
@@ -124,24 +143,35 @@ def drive(run_dir: Path, record: RunRecord, members: list, phase: Phase, chunks:
                "step", dynamic_ncols=True)
     score = None
     try:
-        for chunk in chunks:
-            at = phase.base + chunk.step
-            check_finite(chunk.metrics, members, at, run_dir, phase.advice)
-            logger.log_metrics(at, {**chunk.metrics, **chunk.observed}, {**chunk.timing, **extra})
-            if envs is not None and (due(chunk.step, phase.eval_every) or chunk.step == phase.total):
-                result = evaluate(engine.population_policy(chunk.states), record.eval_env, len(members),
-                                  phase.episodes, seed=eval_seed(run.seed, at), ref_scores=record.ref_scores,
-                                  envs=envs, score=record.score)
-                logger.log_eval(at, result)
-                agg = result.aggregate()
-                score = agg.get("score_mean", agg["return_mean"])
-            if due(chunk.step, phase.checkpoint_every) or chunk.step == phase.stop:
-                save_checkpoint(run_dir, at, chunk.saved, phase.header, phase.keep)
-            bar.update(chunk.step - step)
-            step, states = chunk.step, chunk.states
-            rate = chunk.timing.get("time/updates_per_s")
-            bar.set_postfix({**({"upd/s": f"{rate * len(members):,.0f}"} if rate else {}),
-                             **({"score": f"{score:.1f}"} if score is not None else {})})
+        with stop_signals() as stop:
+            for chunk in chunks:
+                at = phase.base + chunk.step
+                check_finite(chunk.metrics, members, at, run_dir, phase.advice)
+                stopping = stop.signum is not None and chunk.step != phase.total
+                try:
+                    _present(run_dir, at)
+                    logger.log_metrics(at, {**chunk.metrics, **chunk.observed}, {**chunk.timing, **extra})
+                    if envs is not None and (due(chunk.step, phase.eval_every) or chunk.step == phase.total):
+                        result = evaluate(engine.population_policy(chunk.states), record.eval_env, len(members),
+                                          phase.episodes, seed=eval_seed(run.seed, at),
+                                          ref_scores=record.ref_scores, envs=envs, score=record.score)
+                        logger.log_eval(at, result, reference_env(record))
+                        agg = result.aggregate()
+                        score = agg.get("score_mean", agg["return_mean"])
+                    # offline, any chunk end is a clean point; online, only a checkpoint (the envs are reset there)
+                    if due(chunk.step, phase.checkpoint_every) or chunk.step == phase.stop or (
+                            stopping and phase.kind == "offline"):
+                        save_checkpoint(run_dir, at, chunk.saved, phase.header, phase.keep)
+                except OSError as e:
+                    _present(run_dir, at)
+                    raise RunError(f"{user_fault(e)}; step {at:,} was not saved; {_kept(run_dir, phase)}") from e
+                bar.update(chunk.step - step)
+                step, states = chunk.step, chunk.states
+                rate = chunk.timing.get("time/updates_per_s")
+                bar.set_postfix({**({"upd/s": f"{rate * len(members):,.0f}"} if rate else {}),
+                                 **({"score": f"{score:.1f}"} if score is not None else {})})
+                if stopping:
+                    raise RunStopped(f"stopped by {stop.name} at step {at:,}; {_kept(run_dir, phase)}", stop.signum)
     finally:
         bar.close()
         logger.close()

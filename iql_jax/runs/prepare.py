@@ -18,7 +18,8 @@ from iql_jax.data import (Dataset, ObservationStats, RewardTransform, clip_actio
 from iql_jax.data.goals import apply_goal_mode, resolve_goal_mode
 from iql_jax.data.transforms import goal_terminals
 from iql_jax.data.transitions import Transitions, read_only
-from iql_jax.evaluation import EvalEnvSpec, check_dimensions, reference_scores, resolve_eval_env
+from iql_jax.evaluation import EvalEnvSpec, check_dimensions, resolve_eval_env
+from iql_jax.evaluation.references import References, dataset_references, mismatch
 from iql_jax.tasks import score_kind
 
 
@@ -32,9 +33,11 @@ class Prepared:
     reward_transform: RewardTransform
     obs_stats: ObservationStats | None
     eval_spec: EvalEnvSpec | None
-    ref_scores: tuple[float, float] | None
+    ref_scores: tuple[float, float] | None  # the references' pair, only where eval_spec is the env they belong to
     score: str  # "return" or "success": how the normalised score is computed (the task catalogue's rule)
     fingerprint: str
+    references: References | None = None  # the pair with the env it was measured in (evaluation.references)
+    no_score: str | None = None  # why there is no normalised score although the data have references
 
 
 def fingerprint(transitions: Transitions) -> str:
@@ -63,10 +66,11 @@ def prepare(config: TrainConfig, dataset: Dataset | None = None, progress: bool 
         IQLError: bad data, an unknown preset, or an evaluation environment whose dimensions do not fit.
     """
     dataset = dataset if dataset is not None else load(config, progress)
+    references = dataset_references(dataset.info)  # before goal handling rewrites the recorded evaluation spec
     goal, why = resolve_goal_mode(dataset, config.data.goal)
     if progress:
         print(f"goal: {goal} ({why}; --data.goal {'auto' if config.data.goal == 'auto' else goal})", file=sys.stderr)
-    dataset = apply_goal_mode(dataset, goal)
+    dataset = apply_goal_mode(dataset, goal, config.data.eval_goal)
     if not config.resolved and progress:
         how = "--preset" if config.preset else f"the dataset's domain ({dataset.info.domain or 'unknown'})"
         preset = get_preset(config.preset) if config.preset else preset_for_domain(dataset.info.domain)
@@ -93,5 +97,9 @@ def prepare(config: TrainConfig, dataset: Dataset | None = None, progress: bool 
     # The fingerprint is over the data as loaders returned it before clip_actions was honoured (actions always
     # clipped), so runs written then still resume; clip_actions itself is fixed by config.json.
     fixed = raw._replace(actions=clip_actions(raw.actions))
-    return Prepared(config, dataset, transitions, transform, stats, spec, reference_scores(dataset.info),
-                    score_kind(dataset.info.domain), fingerprint(fixed))
+    no_score = None if references is None or spec is None else mismatch(references, spec)
+    if no_score is not None:
+        print(no_score, file=sys.stderr)
+    pair = references.pair if references is not None and no_score is None else None
+    return Prepared(config, dataset, transitions, transform, stats, spec, pair, score_kind(dataset.info.domain),
+                    fingerprint(fixed), references, no_score)

@@ -16,7 +16,8 @@ from iql_jax.runs.rundir import CONFIG_FILE, RunRecord
 from iql_jax.runs.stats import last_and_best, mean_ci95, score_key
 
 COLUMNS = ("run", "dataset", "preset", "setting", "seeds", "steps", "score", "last_mean", "last_ci95", "best_mean",
-           "best_ci95")
+           "best_ci95", "references")
+"""``references``: the env the reference scores of a normalised score were measured in, or why there is none."""
 
 
 def table_rows(run_dirs: Sequence[str | Path]) -> list[dict]:
@@ -39,8 +40,20 @@ def table_rows(run_dirs: Sequence[str | Path]) -> list[dict]:
             rows.append({"run": run_dir.name, "dataset": record.dataset.name if record else "?",
                          "preset": record.config.preset if record else "?", "setting": setting or "-",
                          "seeds": len(lb), "steps": max(r["step"] for r in group), "score": key,
-                         "last_mean": last[0], "last_ci95": last[1], "best_mean": best[0], "best_ci95": best[1]})
+                         "last_mean": last[0], "last_ci95": last[1], "best_mean": best[0], "best_ci95": best[1],
+                         "references": _references(record, key)})
     return rows
+
+
+def _references(record, key: str) -> str:
+    """Where a run's normalised scores were measured against, or why it reports returns."""
+    from iql_jax.runs.meaning import reference_env
+
+    if record is None:
+        return ""
+    if key == "normalized_score":
+        return f"normalised with references measured on {reference_env(record) or 'its evaluation env'}"
+    return record.no_score or ""
 
 
 def render_markdown(rows: list[dict], note: str = "") -> str:
@@ -52,7 +65,8 @@ def render_markdown(rows: list[dict], note: str = "") -> str:
         for r in rows)
     body += "".join(f"| **{label}** | | {preset} | {setting} | | | **{last:.1f}** | **{best:.1f}** |\n"
                     for label, preset, setting, last, best in _totals(rows))
-    note = (f"\n{note}" if note else "") + (
+    runs = dict.fromkeys(f"- {r['run']}: {r['references']}" for r in rows if r.get("references"))
+    note = ("\n" + "\n".join(runs) + "\n" if runs else "") + (f"\n{note}" if note else "") + (
         "\nScores: D4RL-normalised on a 0-100 scale (100·(R − min)/(max − min): 0 = random, 100 = expert) where the "
         "dataset has reference scores, else raw return. last: each seed's last evaluation; best: each seed's best "
         "evaluation (optimistic). ± is the half-width of a Student-t 95 % interval over seeds.\n")

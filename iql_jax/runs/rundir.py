@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import numpy as np
+
 import iql_jax
 from iql_jax import engine
 from iql_jax.agent import IQLState
@@ -31,6 +33,7 @@ from iql_jax.data.limits import check_episode_limit
 from iql_jax.data.transforms import RewardTransform
 from iql_jax.errors import ConfigError, IQLError, RunError
 from iql_jax.evaluation import EvalEnvSpec
+from iql_jax.evaluation.references import References
 from iql_jax.runs import checkpoint
 from iql_jax.runs.files import write_atomic
 
@@ -84,6 +87,8 @@ class RunRecord:
     sweep: tuple[dict, ...] = ({},)
     relabel: dict | None = None  # {"goal": [x, y], "radius": r} when the data were relabelled to the fixed goal
     steps_changed: tuple[dict, ...] = ()  # every --steps a resume gave: {"at_step", "from", "to"}
+    references: References | None = None  # the data's reference pair and the env it was measured in
+    no_score: str | None = None  # why ref_scores is None although the data have references (another env)
     version: str = iql_jax.__version__
     schema: int = SCHEMA  # the schema it was read as; records are always written as SCHEMA
 
@@ -101,7 +106,9 @@ class RunRecord:
                 "reward_transform": self.reward_transform._asdict(),
                 "eval_env": None if self.eval_env is None else dataclasses.asdict(self.eval_env),
                 "ref_scores": None if self.ref_scores is None else list(self.ref_scores), "score": self.score,
-                "relabel": self.relabel, **({"steps_changed": list(self.steps_changed)} if self.steps_changed else {})}
+                "relabel": self.relabel, **({"steps_changed": list(self.steps_changed)} if self.steps_changed else {}),
+                "references": None if self.references is None else self.references.to_json(),
+                "no_normalised_score": self.no_score}
 
     @classmethod
     def from_json(cls, data: dict, where: str | Path = CONFIG_FILE) -> "RunRecord":
@@ -125,7 +132,9 @@ class RunRecord:
             return cls(config_from_dict(data["config"]), members, dataset,
                        RewardTransform(**data["reward_transform"]), env, None if refs is None else tuple(refs),
                        data.get("score", "return"), tuple(data.get("sweep") or ({},)), relabel,
-                       tuple(data.get("steps_changed", ())), data.get("version", "?"), int(data.get("schema", 1)))
+                       tuple(data.get("steps_changed", ())),
+                       None if data.get("references") is None else References.from_json(data["references"]),
+                       data.get("no_normalised_score"), data.get("version", "?"), int(data.get("schema", 1)))
         except (ValueError, KeyError, TypeError, AttributeError) as e:
             raise IQLError(f"{where}: unreadable run configuration ({type(e).__name__}: {e})") from e
         except ConfigError as e:  # a field the config classes refuse (e.g. an edited run.steps of 0)
@@ -154,12 +163,20 @@ def new_record(prepared, settings: list[dict], members: list[engine.Member], sta
     dataset = DatasetRecord(info.name, info.source, info.domain, prepared.fingerprint, t.size, t.obs_dim, t.act_dim)
     relabel = {"goal": extra["relabel_goal"], "radius": extra["relabel_radius"]} if "relabel_goal" in extra else None
     return RunRecord(prepared.config, member_records(members, states), dataset, prepared.reward_transform,
-                     prepared.eval_spec, prepared.ref_scores, prepared.score, tuple(settings), relabel)
+                     prepared.eval_spec, prepared.ref_scores, prepared.score, tuple(settings), relabel,
+                     references=prepared.references, no_score=prepared.no_score)
 
 
 def member_records(members: list[engine.Member], states: IQLState) -> tuple[MemberRecord, ...]:
     """Each member with the hyperparameters it really trains with (read from the population state)."""
-    return tuple(MemberRecord(m.index, m.seed, m.overrides, engine.member_hyper(states, m.index)) for m in members)
+    return tuple(MemberRecord(m.index, m.seed, m.overrides, as_typed(engine.member_hyper(states, m.index)))
+                 for m in members)
+
+
+def as_typed(hyper: dict[str, float]) -> dict[str, float]:
+    """float32 values as the shortest decimal that is the same float32 (0.9, not 0.8999999761581421): what the
+    user typed, for every value a float32 can hold; the population is rebuilt from these exactly."""
+    return {k: float(np.format_float_positional(np.float32(v), unique=True, trim="-")) for k, v in hyper.items()}
 
 
 @dataclass(frozen=True)

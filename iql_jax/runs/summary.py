@@ -4,15 +4,17 @@ fine-tuning run also the paper's Table 2 cells (offline → fine-tuned)."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 
+from iql_jax.errors import ConfigError
 from iql_jax.runs.files import write_atomic
 from iql_jax.runs.logs import read_eval
 from iql_jax.runs.plots import plot_losses, plot_scores
 from iql_jax.runs.report import write_report
-from iql_jax.runs.rundir import LOSS_PLOT, REPORT_FILE, SCORE_PLOT, SUMMARY_FILE, RunRecord
+from iql_jax.runs.rundir import LOSS_PLOT, REPORT_FILE, SCORE_PLOT, SUMMARY_FILE, VALUES_PLOT, RunRecord
 from iql_jax.runs.stats import last_and_best, score_key
 from iql_jax.runs.value_maps import is_maze_run, plot_value_maps
 
@@ -62,7 +64,10 @@ def write_outputs(run_dir: str | Path, value_map: bool = False, boundary: int | 
         "report": str(write_report([run_dir], run_dir / REPORT_FILE)[0]),
     }
     if value_map and is_maze_run(RunRecord.read(run_dir)):
-        summary["files"]["value_map"] = str(plot_value_maps(run_dir))
+        try:
+            summary["files"]["value_map"] = str(plot_value_maps(run_dir))
+        except ConfigError as e:  # e.g. a goal-conditioned run scored in a moving-goal env: no one goal to draw
+            print(f"{VALUES_PLOT} not drawn: {e}", file=sys.stderr)
     if boundary is not None:
         summary["offline_to_online"] = offline_vs_online(run_dir, boundary)
         report = run_dir / REPORT_FILE

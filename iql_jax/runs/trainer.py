@@ -21,6 +21,7 @@ from iql_jax import engine
 from iql_jax.agent import IQLState
 from iql_jax.config import TrainConfig, config_to_dict
 from iql_jax.data import Dataset
+from iql_jax.domains import check_population_memory
 from iql_jax.errors import IQLError
 from iql_jax.runs import checkpoint
 from iql_jax.runs.lock import RunLock, new_run_dir
@@ -57,6 +58,9 @@ def train(config: TrainConfig, *, dataset: Dataset | None = None, sweep=None, pr
     """
     progress = progress and not config.run.quiet
     prepared = prepare(config, dataset, progress=progress)
+    t = prepared.transitions
+    check_population_memory(prepared.config.agent, t.obs_dim, t.act_dim, prepared.config.run.seeds,
+                            len(engine.expand_sweep(sweep)))
     states, members = _population(prepared, _seeds(prepared.config), sweep)
     run_dir, lock = new_run_dir(prepared.config)
     with lock:

@@ -21,7 +21,7 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-from iql_jax.errors import IQLError, user_fault
+from iql_jax.errors import IQLError, RunStopped, user_fault
 from iql_jax.runs import resume, train
 from iql_jax.runs.lock import RunLock
 from iql_jax.runs.rundir import CONFIG_FILE, LOCK_FILE, SUMMARY_FILE, RunRecord, latest_checkpoint
@@ -88,6 +88,8 @@ def run_job(job: Job, sweep: list[dict], *, progress: bool = False, crash_at: in
                                 "(iql_jax.testing.crashing)")
         return JobOutcome(job.name, "done" if status == "new" else "resumed", result.step,
                           time.perf_counter() - start)
+    except RunStopped:  # SIGTERM / SIGINT stop the whole sweep, not just this job
+        raise
     except Exception as e:  # noqa: BLE001 - every failure becomes this job's outcome; the other jobs go on
         message = str(e) if isinstance(e, IQLError) else user_fault(e)
         bug = message is None
