@@ -23,7 +23,7 @@ from iql_jax.runs.rundir import list_checkpoints, load_run
 from tests.fault_files import d4rl_file
 from tests.tiny import learned
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "JAX_PLATFORMS": "cpu"}
 TRAIN = ["--seeds", "2", "--chunk-size", "10", "--eval-every", "0", "--eval-episodes", "0",
          "--agent.hidden-dims", "32", "32", "--agent.batch-size", "32", "--agent.actor-lr-schedule", "constant",
