@@ -38,6 +38,8 @@ def test_finetune_run_resumes_bit_exactly_and_marks_the_boundary(tmp_path, data_
     t2 = whole.summary["offline_to_online"]
     assert t2["offline"] == pytest.approx(np.mean([r["normalized_score"] for r in rows if r["step"] == 40]))
     assert "offline → fine-tuned" in (tmp_path / "ft-whole" / "report.md").read_text()
+    assert "last offline evaluation and of the last online one (last, not best)" in (
+        tmp_path / "ft-whole" / "report.md").read_text()
     # The bug: the fine-tune run's config.json still said "cosine" after constant_actor_lr.
     record = RunRecord.read(tmp_path / "ft-whole")
     assert record.config.agent.actor_lr_schedule == "constant"

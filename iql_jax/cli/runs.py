@@ -46,6 +46,11 @@ def eval_command(run_dir: tyro.conf.Positional[str], episodes: int | None = None
     agg = result.aggregate()
     print(f"{'mean ± std':<28}{agg['return_mean']:>10.1f}" + (
         f"{agg['score_mean']:>7.1f}±{agg['score_std']:.1f}" if "score_mean" in agg else ""))
+    from iql_jax.runs.stats import scale_words
+
+    print(f"the checkpoint at step {step:,} ({'given' if checkpoint else 'the newest, not the best'}); score: "
+          + ("-" if result.normalized_score is None else scale_words("normalized_score"))
+          + ("; success: fraction of episodes that reach the goal, 0-1" if result.success_rate is not None else ""))
     return 0
 
 

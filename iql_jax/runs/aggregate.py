@@ -30,7 +30,7 @@ import numpy as np
 from iql_jax.errors import IQLError
 from iql_jax.runs.logs import read_eval
 from iql_jax.runs.rundir import CONFIG_FILE, RunRecord
-from iql_jax.runs.stats import last_and_best, score_key
+from iql_jax.runs.stats import last_and_best, scale_words, score_key
 
 METRICS = ("IQM", "mean", "median", "optimality gap")
 INSTALL = "pip install -e '.[aggregate]' (rliable)"
@@ -48,9 +48,7 @@ class ScoreMatrices:
     def scale_line(self) -> str:
         which = ("last evaluation of each seed (not the best over evaluations)" if self.select == "last"
                  else "best evaluation of each seed (optimistic: the evaluation episodes pick it)")
-        scale = ("D4RL-normalised score on a 0-100 scale (0 = random policy, 100 = expert)"
-                 if self.scale == "normalized_score" else "raw return (the runs have no reference scores; not 0-100)")
-        return f"Scores: {which}; {scale}."
+        return f"Scores: {which}; {scale_words(self.scale)}."
 
 
 def expand_runs(paths: Sequence[str | Path]) -> list[Path]:
