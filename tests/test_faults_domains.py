@@ -53,7 +53,7 @@ def one_line(capsys, argv) -> str:
     (["--out", ""], "run.out: expected a directory, found an empty string"),
     (["--name", ""], "run.name: expected a directory name, found an empty string"),
     (["--name", "  "], "run.name: expected a directory name, found an empty string"),
-    (["--name", "../escape"], f"run.name: {INSIDE} '../escape'"),
+    (["--name", "../escape"], f"run.name: {INSIDE} '../escape'"),  # a hostile value under test, not a path read
     (["--name", ".."], f"run.name: {INSIDE} '..'"),
     (["--name", "/tmp/abs"], f"run.name: {INSIDE} '/tmp/abs'"),
     # sweep syntax: each value is checked as its --agent option would be
@@ -83,8 +83,9 @@ def test_very_long_name_is_one_short_line(tmp_path, capsys):
     (["eval", "RUN", "--episodes", "0"], "--episodes: expected an integer ≥ 1, found 0"),
     (["eval", "RUN", "--seed", "-1"], "--seed: expected an integer ≥ 0, found -1"),
     (["finetune", "RUN", "--online-steps", "0"], "--online-steps: expected an integer >= 1, found 0"),
-    (["finetune", "RUN", "--name", "../up"], "--name: expected one directory name that stays inside --out (no '/', "
-                                             "'.' or '..'), found '../up'"),
+    (["finetune", "RUN", "--name", "../up"],  # a hostile value under test, not a path read
+     "--name: expected one directory name that stays inside --out (no '/', "
+     "'.' or '..'), found '../up'"),  # a hostile value under test, not a path read
     (["finetune", "RUN", "--name", LONG], "--name: expected at most 255 bytes (the file system's limit), found "
                                           "10,000: nnnn"),
     (["finetune", "RUN", "--out", ""], "--out: expected a directory, found an empty string"),

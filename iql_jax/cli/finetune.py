@@ -36,6 +36,8 @@ class FinetuneArgs(FinetuneConfig):
 def finetune_command(argv: Sequence[str]) -> int:
     from iql_jax.runs.finetune_run import finetune_run, resume_finetune
     from iql_jax.runs.rundir import FINETUNE_FILE
+    from iql_jax.runs.meaning import online_phase_note
+    from iql_jax.runs.stats import scale_words
 
     args = tyro.cli(FinetuneArgs, args=argv, prog="iql finetune")
     config = FinetuneConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(FinetuneConfig)})
@@ -51,5 +53,9 @@ def finetune_command(argv: Sequence[str]) -> int:
     print_result(result)
     t2 = result.summary.get("offline_to_online")
     if t2:
-        print(f"offline -> fine-tuned: {t2['offline']:.1f} -> {t2['online']:.1f} ({t2['score']})")
+        print(f"offline -> fine-tuned: {t2['offline']:.1f} -> {t2['online']:.1f} (last evaluations, mean over "
+              f"members; {scale_words(t2['score'])})")
+    note = online_phase_note(result.run_dir) if result.summary else None
+    if note:
+        print(note)
     return 0

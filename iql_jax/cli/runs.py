@@ -54,6 +54,11 @@ def eval_command(run_dir: tyro.conf.Positional[str], episodes: int | None = None
     agg = result.aggregate()
     print(f"{'mean ± std':<28}{agg['return_mean']:>10.1f}" + (
         f"{agg['score_mean']:>7.1f}±{agg['score_std']:.1f}" if "score_mean" in agg else ""))
+    from iql_jax.runs.stats import scale_words
+
+    print(f"the checkpoint at step {step:,} ({'given' if checkpoint else 'the newest, not the best'}); score: "
+          + ("-" if result.normalized_score is None else scale_words("normalized_score"))
+          + ("; success: fraction of episodes that reach the goal, 0-1" if result.success_rate is not None else ""))
     return 0
 
 
@@ -105,7 +110,8 @@ def plot_command(run_dirs: tyro.conf.Positional[tuple[str, ...]], out: str | Non
 
 
 def report_command(run_dirs: tyro.conf.Positional[tuple[str, ...]], out: str = "report.md", aggregate: bool = False,
-                   select: Literal["last", "best"] = "last", reps: int = 2000) -> int:
+                   select: Literal["last", "best"] = "last", reps: int = 2000,
+                   compare: tuple[str, str] | None = None) -> int:
     """Write a Markdown (and CSV) table of last and best scores across runs, as the paper's Table 1; with
     --aggregate, print IQM, mean, median and optimality gap per method with stratified-bootstrap intervals.
 
@@ -116,16 +122,24 @@ def report_command(run_dirs: tyro.conf.Positional[tuple[str, ...]], out: str = "
         aggregate: rliable aggregates over seeds x datasets, one row per method (preset and sweep setting).
         select: with --aggregate, each seed's last evaluation (default) or its best (optimistic).
         reps: with --aggregate, bootstrap resamples.
+        compare: with --aggregate, two methods X Y (names from the table, or a part found in one name, e.g.
+            expectile=0.9 expectile=0.5): the probability of improvement P(X > Y) with its interval. Given two
+            methods only, they are compared without it.
     """
     if aggregate:
-        from iql_jax.runs.aggregate import aggregate as compute, render_aggregate, score_matrices
+        from iql_jax.runs.aggregate import aggregate as compute
+        from iql_jax.runs.aggregate import improvement, method_pairs, render_aggregate, render_improvement, score_matrices
         from iql_jax.runs.files import write_atomic
 
         matrices = score_matrices(run_dirs, select)
+        pairs = method_pairs(matrices, compare)
         text = render_aggregate(matrices, *compute(matrices, reps))
+        text += render_improvement(matrices, improvement(matrices, pairs, reps))
         print(text, end="")
         print(f"written: {write_atomic(out, text)}")
         return 0
+    if compare:
+        raise IQLError("--compare: only with --aggregate (it compares methods over seeds x datasets)")
     from iql_jax.runs.report import write_report
 
     require_runs(run_dirs)

@@ -7,6 +7,7 @@ from typing import Literal, Sequence
 
 import tyro
 
+from iql_jax.cli.grouped_help import AGENT, DATA, LOGGING, RUN, Group, print_help_if_asked
 from iql_jax.cli.sweep_options import SweepOptions
 from iql_jax.config import AgentConfig, DataConfig, RunConfig, TrainConfig
 from iql_jax.domains import check_share
@@ -48,9 +49,17 @@ for this sweep. OUT must then be on a file system every node shares."""
 share of its memory)."""
 
 
+# ``iql sweep --help``: what a suite is made of first, where its jobs run next, then the shared groups.
+SWEEP_GROUPS = (Group("common options", ("datasets", "presets", "run.steps", "run.seeds", "run.eval-every",
+                                         "run.eval-episodes", "run.out")),
+                Group("job options: where the jobs run", ("executor", "address", "cpus-per-job", "gpus-per-job")),
+                RUN, DATA, AGENT, LOGGING)
+
+
 def sweep_command(argv: Sequence[str]) -> int:
     from iql_jax.sweeps import run_sweep
 
+    print_help_if_asked(argv, SweepArgs, "iql sweep", SWEEP_GROUPS)
     args = tyro.cli(SweepArgs, args=argv, prog="iql sweep")
     check_share("--cpus-per-job", args.cpus_per_job, positive=True)
     check_share("--gpus-per-job", args.gpus_per_job, positive=False)

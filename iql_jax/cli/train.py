@@ -11,6 +11,7 @@ from typing import Sequence
 
 import tyro
 
+from iql_jax.cli.grouped_help import AGENT, DATA, LOGGING, RUN, Group, print_help_if_asked
 from iql_jax.cli.sweep_options import SweepOptions
 from iql_jax.config import TrainConfig
 from iql_jax.errors import IQLError
@@ -31,6 +32,11 @@ class TrainArgs(SweepOptions, TrainConfig):
     --quiet may be given, any other option is refused."""
 
 
+# ``iql train --help``: the options the README's quick start uses first, then run, data, agent and logging.
+TRAIN_GROUPS = (Group("common options", ("data.dataset", "run.steps", "run.seeds", "run.eval-every",
+                                         "run.eval-episodes", "preset", "run.out", "resume")),
+                RUN, DATA, AGENT, LOGGING)
+
 # Options ``iql train --resume`` applies; everything else would change what the checkpoints mean.
 RESUME_OPTIONS = {"--steps": "steps", "--run.steps": "steps", "--quiet": "quiet", "--run.quiet": "quiet",
                   "--run.no-quiet": "quiet", "--resume": "resume"}
@@ -50,6 +56,7 @@ def _resume_options(argv: Sequence[str]) -> set[str]:
 def train_command(argv: Sequence[str]) -> int:
     from iql_jax.runs import resume, train
 
+    print_help_if_asked(argv, TrainArgs, "iql train", TRAIN_GROUPS)
     args = tyro.cli(TrainArgs, args=argv, prog="iql train")
     if args.resume:
         steps = args.run.steps if "steps" in _resume_options(argv) else None

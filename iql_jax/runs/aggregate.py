@@ -10,6 +10,11 @@ scale of D4RL's normalised score (0 = random policy, 100 = expert) where the run
 them are reported in raw return, which is never mixed with normalised scores. rliable's optimality gap is computed
 with ``gamma = 100`` on this scale (the mean shortfall below expert).
 
+Two methods are compared by rliable's probability of improvement P(X > Y): the chance that a seed of X scores
+higher than a seed of Y on the same dataset (ties count half; the Mann-Whitney U statistic over all seed pairs),
+averaged over datasets, with its stratified-bootstrap interval. 0.5 means no difference; it says how often, not by
+how much, so it reads beside the IQM.
+
 ``iql sweep`` suite directories (an ``OUT`` with ``sweep.json``) count as all of their finished jobs.
 """
 
@@ -25,7 +30,7 @@ import numpy as np
 from iql_jax.errors import IQLError
 from iql_jax.runs.logs import read_eval
 from iql_jax.runs.rundir import CONFIG_FILE, RunRecord
-from iql_jax.runs.stats import last_and_best, score_key
+from iql_jax.runs.stats import last_and_best, scale_words, score_key
 
 METRICS = ("IQM", "mean", "median", "optimality gap")
 INSTALL = "pip install -e '.[aggregate]' (rliable)"
@@ -43,9 +48,7 @@ class ScoreMatrices:
     def scale_line(self) -> str:
         which = ("last evaluation of each seed (not the best over evaluations)" if self.select == "last"
                  else "best evaluation of each seed (optimistic: the evaluation episodes pick it)")
-        scale = ("D4RL-normalised score on a 0-100 scale (0 = random policy, 100 = expert)"
-                 if self.scale == "normalized_score" else "raw return (the runs have no reference scores; not 0-100)")
-        return f"Scores: {which}; {scale}."
+        return f"Scores: {which}; {scale_words(self.scale)}."
 
 
 def expand_runs(paths: Sequence[str | Path]) -> list[Path]:
@@ -126,6 +129,60 @@ def render_aggregate(matrices: ScoreMatrices, point: dict, interval: dict) -> st
     return (head + body + f"\n{matrices.scale_line()} Intervals: 95 % stratified bootstrap over seeds within each "
             "dataset (rliable). IQM: mean of the middle 50 % of all seed × dataset scores. Median: median over "
             "datasets of the mean over seeds. Optimality gap: mean shortfall below 100 (lower is better).\n")
+
+
+def method_pairs(matrices: ScoreMatrices, compare: Sequence[str] | None = None) -> list[tuple[str, str]]:
+    """The (X, Y) pairs to compare: ``compare`` names two methods (a method's full name, or text found in exactly
+    one name, e.g. ``expectile=0.9``); without it, the two methods when there are exactly two, else none (all
+    pairs of a large sweep would bury the table).
+
+    Raises:
+        IQLError: a name matches no method or several, or the two methods were not run on the same datasets.
+    """
+    names = list(matrices.scores)
+    if not compare:
+        pairs = [(names[0], names[1])] if len(names) == 2 else []
+    else:
+        def one(text: str) -> str:
+            found = [n for n in names if n == text] or [n for n in names if text in n]
+            if len(found) != 1:
+                raise IQLError(f"--compare {text!r}: expected the name (or part of the name) of one method; "
+                               f"{'several match' if found else 'none matches'}; methods: {', '.join(names)}")
+            return found[0]
+
+        pairs = [(one(compare[0]), one(compare[1]))]
+        if pairs[0][0] == pairs[0][1]:
+            raise IQLError(f"--compare {compare[0]!r} {compare[1]!r}: both name method {pairs[0][0]!r}; name two")
+    for x, y in pairs:
+        if sorted(matrices.tasks[x]) != sorted(matrices.tasks[y]):
+            raise IQLError(f"--compare: {x!r} and {y!r} were run on different datasets ({matrices.tasks[x]} vs "
+                           f"{matrices.tasks[y]}); compare methods run on the same ones")
+    return pairs
+
+
+def improvement(matrices: ScoreMatrices, pairs: Sequence[tuple[str, str]], reps: int = 2000,
+                seed: int = 0) -> dict[tuple[str, str], tuple[float, float, float]]:
+    """P(X > Y) and its 95 % stratified-bootstrap interval per pair (rliable), datasets aligned by name."""
+    metrics, rly = _rliable()
+    result = {}
+    for x, y in pairs:
+        order = [matrices.tasks[y].index(t) for t in matrices.tasks[x]]
+        pair = {"p": (matrices.scores[x], matrices.scores[y][:, order])}
+        point, interval = rly.get_interval_estimates(pair, metrics.probability_of_improvement, reps=reps,
+                                                     random_state=np.random.RandomState(seed))
+        p, (lo, hi) = np.ravel(point["p"])[0], np.ravel(interval["p"])
+        result[(x, y)] = (float(p), float(lo), float(hi))
+    return result
+
+
+def render_improvement(matrices: ScoreMatrices, probabilities: dict) -> str:
+    """A Markdown table of P(X > Y) [low, high], with what it means and the scores it uses."""
+    if not probabilities:
+        return ""
+    rows = "".join(f"| {x} | {y} | {p:.2f} [{lo:.2f}, {hi:.2f}] |\n" for (x, y), (p, lo, hi) in probabilities.items())
+    return ("\n| X | Y | P(X > Y) |\n|---|---|---:|\n" + rows + f"\n{matrices.scale_line()} P(X > Y): the "
+            "probability that a seed of X scores higher than a seed of Y on the same dataset (ties count half), "
+            "averaged over datasets; 0.5 = no difference. Interval: 95 % stratified bootstrap (rliable).\n")
 
 
 def plot_profiles(matrices: ScoreMatrices, out: str | Path, reps: int = 2000) -> Path:

@@ -13,7 +13,7 @@ from typing import Sequence
 from iql_jax.runs.files import write_atomic
 from iql_jax.runs.logs import read_eval
 from iql_jax.runs.rundir import CONFIG_FILE, RunRecord
-from iql_jax.runs.stats import last_and_best, mean_ci95, score_key
+from iql_jax.runs.stats import last_and_best, mean_ci95, scale_words, score_key
 
 COLUMNS = ("run", "dataset", "preset", "setting", "seeds", "steps", "score", "last_mean", "last_ci95", "best_mean",
            "best_ci95", "references")
@@ -65,11 +65,17 @@ def render_markdown(rows: list[dict], note: str = "") -> str:
         for r in rows)
     body += "".join(f"| **{label}** | | {preset} | {setting} | | | **{last:.1f}** | **{best:.1f}** |\n"
                     for label, preset, setting, last, best in _totals(rows))
+    keys = {r["score"] for r in rows}
+    if len(keys) == 1:
+        scale = f"Scores: {scale_words(keys.pop())} (100·(R − min)/(max − min) where normalised)."
+    else:  # each row says which it is
+        raw = ", ".join(r["run"] for r in rows if r["score"] == "return")
+        scale = (f"Scores: {scale_words('normalized_score')}, except raw episode return (not 0-100) in the rows of "
+                 f"{raw}, whose datasets have no reference scores.")
     runs = dict.fromkeys(f"- {r['run']}: {r['references']}" for r in rows if r.get("references"))
     note = ("\n" + "\n".join(runs) + "\n" if runs else "") + (f"\n{note}" if note else "") + (
-        "\nScores: D4RL-normalised on a 0-100 scale (100·(R − min)/(max − min): 0 = random, 100 = expert) where the "
-        "dataset has reference scores, else raw return. last: each seed's last evaluation; best: each seed's best "
-        "evaluation (optimistic). ± is the half-width of a Student-t 95 % interval over seeds.\n")
+        f"\n{scale} last: each seed's last evaluation; best: each seed's best evaluation (optimistic: the "
+        "evaluation episodes pick it). ± is the half-width of a Student-t 95 % interval over seeds.\n")
     return head + body + note
 
 

@@ -13,6 +13,13 @@ def score_key(rows: list[dict]) -> str:
     return "normalized_score" if rows and all(r["normalized_score"] is not None for r in rows) else "return"
 
 
+def scale_words(key: str) -> str:
+    """The scale of ``key``'s numbers, for the note under every table: normalised scores are 0-100, never 0-1."""
+    if key == "normalized_score":
+        return "D4RL-normalised score on a 0-100 scale (0 = random policy, 100 = expert; not 0-1)"
+    return "raw episode return (no reference scores, so not on a 0-100 scale)"
+
+
 def histories(rows: list[dict], key: str) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     """member -> (steps, values), sorted by step."""
     by_member = defaultdict(list)

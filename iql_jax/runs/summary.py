@@ -15,7 +15,7 @@ from iql_jax.runs.logs import read_eval
 from iql_jax.runs.plots import plot_losses, plot_scores
 from iql_jax.runs.report import write_report
 from iql_jax.runs.rundir import LOSS_PLOT, REPORT_FILE, SCORE_PLOT, SUMMARY_FILE, VALUES_PLOT, RunRecord
-from iql_jax.runs.stats import last_and_best, score_key
+from iql_jax.runs.stats import last_and_best, scale_words, score_key
 from iql_jax.runs.value_maps import is_maze_run, plot_value_maps
 
 
@@ -88,6 +88,10 @@ def offline_vs_online(run_dir: Path, boundary: int) -> dict:
 
 
 def render_table2(rows: list[dict]) -> str:
+    """The paper's Table 2 cells, with the rule (last evaluations, not best) and the scale stated under them."""
     fmt = lambda v: "-" if v is None else f"{v:.1f}"
+    scales = "; ".join(sorted({scale_words(r["score"]) for r in rows}))
     return "\n| dataset | offline → fine-tuned |\n|---|---|\n" + "".join(
-        f"| {r['dataset']} | {fmt(r['offline'])} → {fmt(r['online'])} |\n" for r in rows)
+        f"| {r['dataset']} | {fmt(r['offline'])} → {fmt(r['online'])} |\n" for r in rows) + (
+        f"\noffline → fine-tuned: the mean over members of the last offline evaluation and of the last online one "
+        f"(last, not best); {scales}.\n")

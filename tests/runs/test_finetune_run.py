@@ -12,6 +12,7 @@ from iql_jax.config import FinetuneConfig
 from iql_jax.runs import train
 from iql_jax.runs.finetune_run import finetune_run, resume_finetune
 from iql_jax.runs.logs import read_eval
+from iql_jax.runs.meaning import online_phase_note
 from iql_jax.runs.rundir import FinetuneRecord, RunRecord, list_checkpoints
 from iql_jax.testing import stopping_at
 from tiny import learned, run_config
@@ -38,6 +39,12 @@ def test_finetune_run_resumes_bit_exactly_and_marks_the_boundary(tmp_path, data_
     t2 = whole.summary["offline_to_online"]
     assert t2["offline"] == pytest.approx(np.mean([r["normalized_score"] for r in rows if r["step"] == 40]))
     assert "offline → fine-tuned" in (tmp_path / "ft-whole" / "report.md").read_text()
+    assert "last offline evaluation and of the last online one (last, not best)" in (
+        tmp_path / "ft-whole" / "report.md").read_text()
+    # 40 online steps beside the tiny dataset's 3,000 transitions (1.3 %): the end-of-run note says so.
+    assert RunRecord.read(tmp_path / "ft-whole").dataset.transitions == 3000
+    assert "its 40 online transitions are 1.3 % of the data each update samples (3,000 offline)" in online_phase_note(
+        tmp_path / "ft-whole")
     # The bug: the fine-tune run's config.json still said "cosine" after constant_actor_lr.
     record = RunRecord.read(tmp_path / "ft-whole")
     assert record.config.agent.actor_lr_schedule == "constant"

@@ -130,3 +130,4 @@ def test_cli_sigkill_then_resume_finishes(tmp_path, data_cache_dir):
     table = _cli("eval", str(run_dir), "--episodes", "2")
     assert table.returncode == 0, table.stderr
     assert "step 1,500" in table.stdout and "seed=0" in table.stdout and "seed=1" in table.stdout
+    assert "the checkpoint at step 1,500 (the newest, not the best)" in table.stdout
