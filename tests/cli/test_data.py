@@ -57,7 +57,7 @@ def test_inspect_names_the_env_the_references_belong_to(tmp_path, monkeypatch, c
     # A moving-goal PointMaze dataset's references count goals reached in its own env: inspect says which env.
     import json
 
-    from tests.fault_files import minari_dataset
+    from fault_files import minari_dataset
 
     directory = minari_dataset(tmp_path / "minari", monkeypatch)
     meta = directory / "data" / "metadata.json"

@@ -20,8 +20,8 @@ import pytest
 
 from iql_jax import cli
 from iql_jax.runs.rundir import list_checkpoints, load_run
-from tests.fault_files import d4rl_file
-from tests.tiny import learned
+from fault_files import d4rl_file
+from tiny import learned
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "JAX_PLATFORMS": "cpu"}

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from iql_jax import cli
-from tests.fault_files import d4rl_file
+from fault_files import d4rl_file
 
 LONG = "n" * 10_000
 INSIDE = "expected one directory name that stays inside --out (no '/', '.' or '..'), found"
