@@ -55,7 +55,7 @@ def main():
         t = time.perf_counter()
         done = subprocess.run(command, env=env, capture_output=True, text=True)
         wall = time.perf_counter() - t
-    lines = [line for line in done.stdout.splitlines() if "score" in line][-2:]
+    lines = [line for line in done.stdout.splitlines() if line.startswith(("final", "score:"))]
     print("\n".join(lines))
     if done.returncode != 0:
         raise SystemExit(f"the quick start failed (exit {done.returncode}): {done.stderr.strip()[-500:]}")

@@ -48,7 +48,7 @@ def test_the_readme_train_command_is_the_one_the_benchmark_times_and_it_parses()
     assert first[first.index(".venv/bin/iql"):] == [".venv/bin/iql", *argv]
     assert argv[0] == "train"
     args = tyro.cli(TrainArgs, args=argv[1:])  # the README's options are valid ones, with the values it shows
-    assert (args.data.dataset, args.run.steps, args.run.seeds) == ("pointmaze-umaze:200k", 20000, 3)
+    assert (args.data.dataset, args.run.steps, args.run.seeds) == ("pointmaze-umaze:100k", 12000, 3)
 
 
 HOSTILE = "# a hostile value under test, not a path read"
