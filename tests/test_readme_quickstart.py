@@ -1,7 +1,7 @@
 """The README's quick start is what CI and the benchmark run, and the tests need nothing beside the repository.
 
 The trial behind issue 27 found the README's test command failing on a fresh clone: a test opened
-``../shared/reference/…``. Here a copy of the repository with nothing beside it (and an empty home) runs the module
+a reference file in a folder beside the repository. Here a copy of the repository with nothing beside it (and an empty home) runs the module
 that did, and every test file is scanned for paths that climb out of the repository.
 """
 
