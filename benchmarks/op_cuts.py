@@ -57,9 +57,7 @@ def per_step_chunk(state, data, num_updates):
 
 def carry_metrics_chunk(state, data, num_updates):
     """The engine's chunk with the metrics folded into the scan carry, one update at a time."""
-    key, (batch_keys, update_keys) = engine._key_chain(state.key, num_updates)
-    size = data.rewards.shape[0]
-    indices = jax.vmap(lambda k: jax.random.randint(k, (state.network.batch_size,), 0, size))(batch_keys)
+    key, indices, update_keys = engine.predrawn(state, data, num_updates)
     names = jax.eval_shape(lambda s: agent.update(s, _gather(data, indices[0]), update_keys[0])[1], state)
 
     def body(carry, xs):
@@ -75,9 +73,7 @@ def carry_metrics_chunk(state, data, num_updates):
 
 def unrolled_scan_chunk(state, data, num_updates, unroll=2):
     """The engine's chunk with two updates per loop iteration (``lax.scan(unroll=2)``): half the loop overhead."""
-    key, (batch_keys, update_keys) = engine._key_chain(state.key, num_updates)
-    size = data.rewards.shape[0]
-    indices = jax.vmap(lambda k: jax.random.randint(k, (state.network.batch_size,), 0, size))(batch_keys)
+    key, indices, update_keys = engine.predrawn(state, data, num_updates)
 
     def body(s, xs):
         i, idx, k_update = xs

@@ -103,14 +103,21 @@ def _key_chain(key, num_updates: int):
     return jax.lax.scan(split, key, None, length=num_updates)
 
 
+def predrawn(state: IQLState, data: Transitions, num_updates: int):
+    """What ``num_updates`` :func:`train_step` calls would draw: the state's key after them, every batch's indices
+    ``(K, batch)`` (one vectorised ``randint`` over the sequential key chain) and every update's key."""
+    key, (batch_keys, update_keys) = _key_chain(state.key, num_updates)
+    size = data.rewards.shape[0]
+    indices = jax.vmap(lambda k: jax.random.randint(k, (state.network.batch_size,), 0, size))(batch_keys)
+    return key, indices, update_keys
+
+
 def _chunk(state: IQLState, data: Transitions, num_updates: int):
     """``num_updates`` :func:`train_step` calls with :func:`sample_batch`, bit for bit, in fewer ops: every batch
     index of the chunk is drawn before the scan in one vectorised ``randint``. On CPU each ``jax.random`` call is a
     rolled five-round loop of small ops; inside the scan the four calls of a step dispatched more than half of an
     update's ops (``benchmarks/hlo_counts.py``)."""
-    key, (batch_keys, update_keys) = _key_chain(state.key, num_updates)
-    size = data.rewards.shape[0]
-    indices = jax.vmap(lambda k: jax.random.randint(k, (state.network.batch_size,), 0, size))(batch_keys)
+    key, indices, update_keys = predrawn(state, data, num_updates)
 
     def body(s, xs):
         i, idx, k_update = xs
