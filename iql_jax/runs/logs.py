@@ -42,7 +42,11 @@ class RunLogger:
         self._tb = self._wandb = None
         if tensorboard:
             from tensorboardX import SummaryWriter  # optional extra: pip install 'iql-jax[tensorboard]'
-            self._tb = SummaryWriter(str(self.run_dir / TENSORBOARD_DIR))
+            import secrets
+
+            # Event files are named by the second they open; a resume in the same second would overwrite the
+            # earlier file's events, so each writer gets its own suffix.
+            self._tb = SummaryWriter(str(self.run_dir / TENSORBOARD_DIR), filename_suffix=f".{secrets.token_hex(4)}")
         if wandb:
             import os
 
