@@ -74,7 +74,7 @@ def test_no_test_names_a_path_outside_the_repository():
 
 
 def test_tests_pass_in_a_copy_of_the_repository_with_nothing_beside_it(tmp_path):
-    alone = tmp_path / "clone" / "iql-jax"  # clone/ holds nothing else: no ../shared
+    alone = tmp_path / "clone" / "iql-jax"  # clone/ holds nothing else: no reference folder beside it
     ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", ".pytest_cache")
     for part in ("iql_jax", "tests"):
         shutil.copytree(ROOT / part, alone / part, ignore=ignore)
