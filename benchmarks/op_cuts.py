@@ -38,12 +38,7 @@ from hlo_counts import ops_per_update  # noqa: E402
 from throughput import synthetic  # noqa: E402
 
 from iql_jax import AgentConfig, agent, engine  # noqa: E402
-from iql_jax.data.transitions import Transitions  # noqa: E402
 from iql_jax.engine import device_data  # noqa: E402
-
-
-def _gather(data, idx):
-    return Transitions(*(x[idx] if x.shape[0] else x for x in data))
 
 
 def per_step_chunk(state, data, num_updates):
@@ -58,12 +53,12 @@ def per_step_chunk(state, data, num_updates):
 def carry_metrics_chunk(state, data, num_updates):
     """The engine's chunk with the metrics folded into the scan carry, one update at a time."""
     key, indices, update_keys = engine.predrawn(state, data, num_updates)
-    names = jax.eval_shape(lambda s: agent.update(s, _gather(data, indices[0]), update_keys[0])[1], state)
+    names = jax.eval_shape(lambda s: agent.update(s, engine.gather(data, indices[0]), update_keys[0])[1], state)
 
     def body(carry, xs):
         s, totals = carry
         i, idx, k_update = xs
-        s, metrics = agent.update(s, _gather(data, idx), k_update, grad_norms=i == num_updates - 1)
+        s, metrics = agent.update(s, engine.gather(data, idx), k_update, grad_norms=i == num_updates - 1)
         return (s, engine.accumulate(totals, {k: v[None] for k, v in metrics.items()})), None
 
     (state, totals), _ = jax.lax.scan(body, (state, engine.metric_totals(names)),
@@ -77,7 +72,7 @@ def unrolled_scan_chunk(state, data, num_updates, unroll=2):
 
     def body(s, xs):
         i, idx, k_update = xs
-        return agent.update(s, _gather(data, idx), k_update, grad_norms=i == num_updates - 1)
+        return agent.update(s, engine.gather(data, idx), k_update, grad_norms=i == num_updates - 1)
 
     state, metrics = jax.lax.scan(body, state, (jnp.arange(num_updates), indices, update_keys), unroll=unroll)
     return state.replace(key=key), engine.chunk_metrics(engine.accumulate(engine.metric_totals(metrics), metrics),

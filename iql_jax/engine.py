@@ -36,7 +36,11 @@ def device_data(transitions: Transitions) -> Transitions:
 
 def sample_batch(data: Transitions, key, batch_size: int) -> Transitions:
     """Uniform with replacement, as the official code (but from an explicit key)."""
-    idx = jax.random.randint(key, (batch_size,), 0, data.rewards.shape[0])
+    return gather(data, jax.random.randint(key, (batch_size,), 0, data.rewards.shape[0]))
+
+
+def gather(data: Transitions, idx) -> Transitions:
+    """The rows ``idx`` of every field an update reads (the empty placeholders stay as they are)."""
     return Transitions(*(x[idx] if x.shape[0] else x for x in data))
 
 
@@ -121,7 +125,7 @@ def _chunk(state: IQLState, data: Transitions, num_updates: int):
 
     def body(s, xs):
         i, idx, k_update = xs
-        batch = Transitions(*(x[idx] if x.shape[0] else x for x in data))
+        batch = gather(data, idx)
         return agent.update(s, batch, k_update, grad_norms=i == num_updates - 1)
 
     state, metrics = jax.lax.scan(body, state, (jnp.arange(num_updates), indices, update_keys))
