@@ -153,6 +153,9 @@ on data that record an evaluation env and reference scores, else 'fixed' (a poli
     max_episode_steps: int | None = None
     """D4RL files without `timeouts`: the time limit that splits episodes (as qlearning_dataset); None takes the \
 paired environment's (--env, else the task catalogue's)."""
+    ref_scores: tuple[float, float] | None = None
+    """Reference returns (random, expert) you measured in this run's evaluation env; the normalised score uses them, \
+and the records name them as yours with that env. None: the dataset's, else the task catalogue's."""
 
     def __post_init__(self):
         check_data(self)

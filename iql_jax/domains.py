@@ -47,13 +47,17 @@ def check_agent(agent) -> None:
 
 
 def check_data(data) -> None:
-    """A dataset named, a generated size ≥ 1 and a generator seed ≥ 0."""
+    """A dataset named, a generated size ≥ 1, a generator seed ≥ 0 and user reference returns in order."""
     if not str(data.dataset).strip():
         raise ConfigError("data.dataset: expected a dataset (a built-in name, Minari id, directory or .hdf5 file), "
                           "found an empty string")
     check_count("data.dataset_steps", data.dataset_steps, 1)
     check_count("data.dataset_seed", data.dataset_seed, 0)
     check_count("data.max_episode_steps", data.max_episode_steps, 1)
+    if data.ref_scores is not None:
+        low, high = data.ref_scores
+        if not (math.isfinite(low) and math.isfinite(high) and low < high):
+            raise ConfigError(f"data.ref_scores: expected two finite returns, random below expert, found {low} {high}")
 
 
 def check_count(option: str, value, least: int) -> None:

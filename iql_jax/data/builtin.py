@@ -3,7 +3,9 @@
 Cache layout: the cache directory (``$IQL_JAX_DATA_DIR``, default ``~/.cache/iql-jax/datasets``) is a Minari
 datasets root, so ``MINARI_DATASETS_PATH=<cache> minari list local`` shows it. Each dataset is
 ``<cache>/iql-jax/<name>-s<steps>-seed<seed>-v0/data/{main_data.hdf5, metadata.json}`` (fixed-size datasets omit
-``-s<steps>``). A present dataset is never regenerated. Generation writes into a private temporary root inside the
+``-s<steps>``). A present dataset is regenerated only when it was collected with behaviour policies other than the
+ones the package now ships (an upgrade shipped better ones: the old copy would be another dataset under the same
+name); the line printed says so. Generation writes into a private temporary root inside the
 cache and renames the finished directory into place, so an interrupted run leaves nothing that looks complete and
 concurrent runs cannot corrupt each other (the first to finish wins).
 """
@@ -11,6 +13,7 @@ concurrent runs cannot corrupt each other (the first to finish wins).
 from __future__ import annotations
 
 import dataclasses
+import json
 import operator
 import os
 import shutil
@@ -20,9 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from iql_jax.data.minari_io import load_minari, write_minari
+from iql_jax.data.minari_io import METADATA_PREFIX, load_minari, write_minari
 from iql_jax.data.transitions import Dataset
-from iql_jax.errors import ConfigError, DataError
+from iql_jax.errors import ConfigError, DataError, IQLError
 
 DATA_DIR_ENV = "IQL_JAX_DATA_DIR"
 NAMESPACE = "iql-jax"
@@ -185,11 +188,16 @@ def load_builtin(name: str, steps: int | None = None, seed: int = 0, progress: b
     builtin, steps, seed = _options(name, steps, seed)
     dataset_id = builtin_dataset_id(name, steps, seed)
     path = data_dir() / dataset_id
-    if not (path / "data" / "metadata.json").is_file():
+    cached = (path / "data" / "metadata.json").is_file()
+    stale = _stale_policies(path) if cached else None
+    if stale:
+        print(f"regenerating {name}: the cached copy in {path} was {stale}", file=sys.stderr)
+    if not cached or stale:
         if progress and not sized and steps is not None:
             print(f"generating {name} with its default {steps:,} environment steps, once (cached in {data_dir()}); "
                   f"the bar shows the expected time; ask for less with {name}:200k", file=sys.stderr)
-        _write_atomically(dataset_id, lambda root: builtin.write(root, dataset_id, steps, seed, progress))
+        _write_atomically(dataset_id, lambda root: builtin.write(root, dataset_id, steps, seed, progress),
+                          replace=bool(stale))
     dataset = load_minari(path)
     return dataclasses.replace(dataset, info=dataclasses.replace(dataset.info, name=name))
 
@@ -218,7 +226,37 @@ def _count(option: str, name: str, value, minimum: int) -> int:
     return value
 
 
-def _write_atomically(dataset_id: str, write: Callable[[Path], None]) -> None:
+def _stale_policies(path: Path) -> str | None:
+    """Why a cached behaviour or AntMaze dataset is not what its name makes now: collected with a policy (by
+    fingerprint) that the package no longer ships. None for every other dataset, and for metadata this cannot read
+    (the loader then names the fault)."""
+    from iql_jax.behaviour.shipped import load_shipped
+    from iql_jax.data.generate_antmaze import POLICY
+
+    try:
+        metadata = json.loads((path / "data" / "metadata.json").read_text())
+        behaviour, antmaze = metadata.get(METADATA_PREFIX + "behaviour"), metadata.get(METADATA_PREFIX + "antmaze")
+        if isinstance(behaviour, dict):
+            used = [(behaviour["key"], name, p["fingerprint"]) for name, p in behaviour["policies"].items()]
+        elif isinstance(antmaze, dict):
+            used = [(*POLICY, antmaze["policy"]["fingerprint"])]
+        else:
+            return None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    for key, name, fingerprint in used:
+        try:
+            now = load_shipped(key, name).fingerprint
+        except IQLError:  # the package no longer ships it
+            now = None
+        if now != fingerprint:
+            return (f"collected with the {key} '{name}' policy {fingerprint}; the package now ships "
+                    f"{now or 'none under that name'}")
+    return None
+
+
+def _write_atomically(dataset_id: str, write: Callable[[Path], None], replace: bool = False) -> None:
+    """``replace``: a stale copy at the same id is moved into the scratch root (then removed) before the rename."""
     root = data_dir()
     root.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=".generating-", dir=root))
@@ -226,6 +264,8 @@ def _write_atomically(dataset_id: str, write: Callable[[Path], None]) -> None:
         write(scratch)
         final = root / dataset_id
         final.parent.mkdir(parents=True, exist_ok=True)
+        if replace and final.exists():
+            os.rename(final, scratch / "stale")
         namespace_file = scratch / NAMESPACE / "namespace_metadata.json"
         if namespace_file.is_file() and not (root / NAMESPACE / namespace_file.name).exists():
             shutil.copyfile(namespace_file, root / NAMESPACE / namespace_file.name)

@@ -19,7 +19,7 @@ from iql_jax.data.goals import apply_goal_mode, resolve_goal_mode
 from iql_jax.data.transforms import goal_terminals
 from iql_jax.data.transitions import Transitions, read_only
 from iql_jax.evaluation import EvalEnvSpec, check_dimensions, resolve_eval_env
-from iql_jax.evaluation.references import References, dataset_references, mismatch
+from iql_jax.evaluation.references import References, dataset_references, mismatch, user_references
 from iql_jax.tasks import score_kind
 
 
@@ -97,6 +97,8 @@ def prepare(config: TrainConfig, dataset: Dataset | None = None, progress: bool 
     # The fingerprint is over the data as loaders returned it before clip_actions was honoured (actions always
     # clipped), so runs written then still resume; clip_actions itself is fixed by config.json.
     fixed = raw._replace(actions=clip_actions(raw.actions))
+    if config.data.ref_scores is not None:  # the user's pair, measured (they say) in this evaluation env
+        references = user_references(*config.data.ref_scores, spec)
     no_score = None if references is None or spec is None else mismatch(references, spec)
     if no_score is not None:
         print(no_score, file=sys.stderr)

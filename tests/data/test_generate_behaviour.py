@@ -113,3 +113,28 @@ def test_inspect_reports_the_behaviour_score_with_the_datas_own_references(shipp
     out = capsys.readouterr().out
     assert f"= {100 * (returns.mean() - low) / (high - low):.1f} normalised" in out
     assert "for Hopper-v5" in out and "medium band 35-55" in out
+
+
+def test_a_cached_copy_from_policies_no_longer_shipped_is_regenerated(shipped_hopper, tmp_path, monkeypatch,
+                                                                        capsys):
+    """An upgrade that ships a better policy must not leave the old data under the same name."""
+    from iql_jax.data.builtin import load_builtin
+
+    monkeypatch.setenv("IQL_JAX_DATA_DIR", str(tmp_path / "cache"))
+    first = load_builtin("hopper-medium", 400, 0, progress=False)
+    main_file = tmp_path / "cache" / "iql-jax" / "hopper-medium-s400-seed0-v0" / "data" / "main_data.hdf5"
+    written = main_file.stat().st_mtime_ns
+    load_builtin("hopper-medium", 400, 0, progress=False)  # same policies: the cached copy, untouched
+    assert main_file.stat().st_mtime_ns == written and "regenerating" not in capsys.readouterr().err
+    old = first.info.extra["behaviour"]["policies"]["medium"]["fingerprint"]
+
+    state = sac.init(SACConfig(hidden_dims=(16, 16)), jax.random.PRNGKey(9), 11, 3)
+    save_policy(shipped_hopper / "medium.msgpack", state.actor.params, {"env_id": "Hopper-v5", "step": 300})
+    new = shipped.load_shipped("hopper", "medium").fingerprint
+    again = load_builtin("hopper-medium", 400, 0, progress=False)
+    err = capsys.readouterr().err
+    assert (f"regenerating hopper-medium: the cached copy in {main_file.parent.parent} was collected with the hopper "
+            f"'medium' policy {old}; the package now ships {new}") in err
+    assert again.info.extra["behaviour"]["policies"]["medium"]["fingerprint"] == new != old
+    assert not np.array_equal(again.transitions.actions, first.transitions.actions)
+    assert [p.name for p in (tmp_path / "cache").iterdir() if p.name.startswith(".")] == []  # no scratch left

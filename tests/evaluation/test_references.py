@@ -101,6 +101,30 @@ def test_fixed_goal_map_gives_return_and_one_line_why(tmp_path, capsys, moving_g
     assert next(csv.DictReader(open(table)))["references"] == why[0]
 
 
+def test_user_pair_belongs_to_the_evaluation_env_it_was_given_for(tmp_path, capsys, moving_goal):
+    """--data.ref-scores on the fixed-goal map: the map's own pair, recorded as the user's with that env."""
+    run, record, rows, out, err = train(tmp_path, capsys, moving_goal, "user", "--data.eval-goal", "fixed",
+                                        "--data.ref-scores", "-5", "200")
+    refs = record["references"]
+    assert (refs["min"], refs["max"], refs["source"]) == (-5.0, 200.0, "user")
+    assert refs["env"]["kwargs"]["reset_target"] is False and refs["env"] == {k: record["eval_env"][k] for k in refs["env"]}
+    assert record["ref_scores"] == [-5.0, 200.0] and record["no_normalised_score"] is None
+    assert "no normalised score" not in err
+    for row in rows:
+        assert float(row["normalized_score"]) == pytest.approx(100 * (float(row["return"]) + 5) / 205)
+    code = cli.main(["eval", str(run), "--episodes", "1", "--env", "PointMaze_Medium-v3"])
+    out = capsys.readouterr().out.splitlines()
+    assert code == 0 and out[1].startswith("no normalised score: the reference scores (-5, 200; user)")
+
+
+@pytest.mark.parametrize("pair", [("3", "3"), ("4", "1"), ("0", "inf")])
+def test_user_pair_out_of_order_is_one_line(capsys, pair):
+    assert cli.main(["train", "--data.ref-scores", *pair]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: data.ref_scores: expected two finite returns, random below expert, found "
+                   f"{float(pair[0])} {float(pair[1])}"], err
+
+
 def test_inspect_names_the_env_and_whether_it_normalises(capsys, moving_goal):
     assert cli.main(["data", "inspect", str(moving_goal)]) == 0
     out = capsys.readouterr().out
