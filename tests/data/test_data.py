@@ -36,7 +36,7 @@ def test_a_builtin_without_a_size_says_its_size_before_generating(tmp_path, monk
     from iql_jax.data import builtin
 
     monkeypatch.setenv("IQL_JAX_DATA_DIR", str(tmp_path))
-    monkeypatch.setattr(builtin, "_write_atomically", lambda *a: (_ for _ in ()).throw(RuntimeError("stop")))
+    monkeypatch.setattr(builtin, "_write_atomically", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("stop")))
     with pytest.raises(RuntimeError, match="stop"):  # generation itself is not what this test is about
         builtin.load_builtin("hopper-random")
     (line,) = capsys.readouterr().err.strip().splitlines()
