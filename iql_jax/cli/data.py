@@ -9,6 +9,7 @@ import json
 import re
 import warnings
 
+import h5py
 import numpy as np
 from tyro.conf import Positional
 
@@ -19,11 +20,12 @@ from iql_jax.data.goals import apply_goal_mode, resolve_goal_mode
 from iql_jax.data.minari_io import local_minari_datasets, minari_root
 from iql_jax.data.spaces import GOAL_KEYS
 from iql_jax.data.transforms import trajectory_returns
-from iql_jax.data.transitions import Dataset
+from iql_jax.data.transitions import Dataset, DatasetInfo
 from iql_jax.data.validate import DataWarning
 from iql_jax.domains import check_count
 from iql_jax.errors import IQLError
 from iql_jax.evaluation import resolve_eval_env
+from iql_jax.evaluation.envs import _from_json
 from iql_jax.evaluation.references import dataset_references, describe_env, mismatch
 
 
@@ -34,11 +36,39 @@ def data_list() -> None:
     for name, builtin in BUILTINS.items():
         size = "fixed size" if builtin.default_steps is None else f"default {builtin.default_steps:,} steps"
         pattern = re.compile(rf"{NAMESPACE}/{re.escape(name)}(-s\d+)?-seed\d+-v0")
-        here = [i.split("/", 1)[1] for i in cached if pattern.fullmatch(i)]
+        here = [i for i in cached if pattern.fullmatch(i)]
         print(f"  {name:<22} {builtin.description} ({size})")
-        print(f"  {'':<22} cached: {', '.join(here) if here else 'no'}")
+        print(f"  {'':<22} cached:{'' if here else ' no'}")
+        for dataset_id in here:
+            print(f"  {'':<24} {dataset_id.split('/', 1)[1]}: {_data_score(dataset_id)}")
     local = local_minari_datasets()
     print(f"Local Minari datasets in {minari_root()}: {', '.join(local) if local else 'none'}")
+
+
+def _data_score(dataset_id: str) -> str:
+    """A cached dataset's own mean episode return, normalised only where the data were collected in the env its
+    references belong to (a moving-goal maze's were not), from its rewards and metadata alone: a listing must not
+    load every cached dataset."""
+    folder = data_dir() / dataset_id / "data"
+    try:
+        metadata = json.loads((folder / "metadata.json").read_text())
+        with h5py.File(folder / "main_data.hdf5", "r") as f:
+            returns = [float(np.sum(f[k]["rewards"][()], dtype=np.float64)) for k in f if k.startswith("episode_")]
+        info = DatasetInfo(dataset_id, str(folder.parent), env_spec=metadata.get("env_spec"),
+                           eval_env_spec=metadata.get("eval_env_spec"), ref_min_score=metadata.get("ref_min_score"),
+                           ref_max_score=metadata.get("ref_max_score"))
+        references = dataset_references(info)
+        collected = _from_json(info.env_spec, info, "env_spec") if info.env_spec else None
+        mean = float(np.mean(returns))
+    except (OSError, ValueError, KeyError, TypeError, IQLError):
+        return "unreadable (`iql data inspect` names the fault)"
+    text = f"mean episode return {mean:.4g} over {len(returns):,} episodes"
+    if references is None or collected is None:
+        return text + " (no reference scores)"
+    why = mismatch(references, collected)
+    if why is not None:
+        return text + f" (not normalised: its references belong to another env, {references.describe()})"
+    return text + f" = {100 * (mean - references.low) / (references.high - references.low):.1f} normalised"
 
 
 def data_generate(name: Positional[str], steps: int | None = None, seed: int = 0) -> None:

@@ -18,6 +18,10 @@ def test_list_shows_builtins_cache_state_and_local_minari(data_cache_dir, tmp_pa
     assert "pointmaze-umaze-s3000-seed0-v0" in out and "ant-random" in out
     assert f"Local Minari datasets in {tmp_path / 'minari'}: none" in out
     assert "cached: no" in out  # e.g. pointmaze-large
+    # moving-goal data: its episodes count goals reached, its references steps at the fixed goal: no normalised score
+    line = next(x for x in out.splitlines() if "pointmaze-umaze-s3000-seed0-v0:" in x)
+    assert "mean episode return" in line and "(not normalised: its references belong to another env, " \
+        "PointMaze_UMaze-v3 (continuing_task=True, reset_target=False" in line, line
 
 
 def test_generate_reports_cache_hit(data_cache_dir, capsys):

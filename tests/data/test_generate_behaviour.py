@@ -138,3 +138,17 @@ def test_a_cached_copy_from_policies_no_longer_shipped_is_regenerated(shipped_ho
     assert again.info.extra["behaviour"]["policies"]["medium"]["fingerprint"] == new != old
     assert not np.array_equal(again.transitions.actions, first.transitions.actions)
     assert [p.name for p in (tmp_path / "cache").iterdir() if p.name.startswith(".")] == []  # no scratch left
+
+
+def test_list_shows_a_cached_datasets_mean_return_and_normalised_score(shipped_hopper, tmp_path, monkeypatch, capsys):
+    from iql_jax.cli.data import data_list
+    from iql_jax.data.builtin import load_builtin
+    from iql_jax.data.transforms import trajectory_returns
+
+    monkeypatch.setenv("IQL_JAX_DATA_DIR", str(tmp_path / "cache"))
+    returns = trajectory_returns(load_builtin("hopper-medium", 1200, 0, progress=False).transitions)
+    data_list()
+    line = next(x for x in capsys.readouterr().out.splitlines() if "hopper-medium-s1200-seed0-v0:" in x)
+    low, high = LOCOMOTION_REFS["hopper"]
+    assert line.endswith(f"mean episode return {returns.mean():.4g} over {len(returns):,} episodes = "
+                         f"{100 * (returns.mean() - low) / (high - low):.1f} normalised"), line
