@@ -33,3 +33,26 @@ def test_counts_contradict_the_data(tmp_path, monkeypatch, capsys, field, value)
     held = 33
     err = inspect_error(capsys, directory)
     assert err == f"error: {meta}: {field}: expected {held} (what main_data.hdf5 holds), found {value}\n"
+
+
+SPEC = "a gymnasium env spec as a JSON string (an object with an 'id')"
+
+
+@pytest.mark.parametrize("edit, line", [
+    ({"total_episodes": 7}, "total_episodes: expected 3 (what main_data.hdf5 holds), found 7"),
+    ({"env_spec": [1, 2]}, f"env_spec: expected {SPEC}, found [1, 2]"),
+    ({"eval_env_spec": 17}, f"eval_env_spec: expected {SPEC}, found 17"),
+    ({"eval_env_spec": "{garbage"}, f"eval_env_spec: expected {SPEC}, found '{{garbage'"),
+    ({"iql_jax_observation_layout": 5}, "iql_jax_observation_layout: expected a list of key names, found 5"),
+    ({"iql_jax_domain": 5}, "iql_jax_domain: expected a domain name (a string), found 5"),
+    ({"ref_min_score": 1.0}, "ref_max_score: expected both ref_min_score and ref_max_score, or neither, found only "
+                             "the other"),
+    # equal references would divide by zero at the first evaluation, after the training time is spent
+    ({"ref_min_score": 5.0, "ref_max_score": 5.0}, "ref_min_score: expected a random return below ref_max_score "
+                                                   "(5.0), found 5.0"),
+])
+def test_hand_edited_metadata_is_refused_at_load(tmp_path, monkeypatch, capsys, edit, line):
+    directory = minari_dataset(tmp_path / "minari", monkeypatch)
+    meta = directory / "data" / "metadata.json"
+    meta.write_text(json.dumps({**json.loads(meta.read_text()), **edit}))
+    assert inspect_error(capsys, directory) == f"error: {meta}: {line}\n"
