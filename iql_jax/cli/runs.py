@@ -9,7 +9,7 @@ from typing import Literal
 import tyro
 
 from iql_jax.config import PRESETS
-from iql_jax.domains import check_count
+from iql_jax.domains import MAX_EPISODES, MAX_SEED, check_count
 from iql_jax.errors import IQLError
 
 
@@ -30,6 +30,8 @@ def eval_command(run_dir: tyro.conf.Positional[str], episodes: int | None = None
             without the `video` extra) instead of evaluating.
         video_steps: with --video, cut each episode after this many steps.
     """
+    check_count("--episodes", episodes, 1, MAX_EPISODES)
+    check_count("--seed", seed, 0, MAX_SEED)
     if video:
         return _video(run_dir, 1 if episodes is None else episodes, checkpoint, seed, env, video_steps)
     if video_steps is not None:
@@ -37,8 +39,6 @@ def eval_command(run_dir: tyro.conf.Positional[str], episodes: int | None = None
     episodes = 10 if episodes is None else episodes
     from iql_jax.runs import evaluate_run
 
-    check_count("--episodes", episodes, 1)
-    check_count("--seed", seed, 0)
     measured = evaluate_run(run_dir, episodes, checkpoint, seed, env)
     result, members, step = measured.result, measured.members, measured.step
     print(f"{Path(run_dir).name} at step {step:,} on {measured.env_id}, {episodes} episodes per member")

@@ -19,6 +19,7 @@ import numpy as np
 import iql_jax
 from iql_jax import engine
 from iql_jax.config import FinetuneConfig
+from iql_jax.domains import check_buffer_memory
 from iql_jax.errors import IQLError
 from iql_jax.evaluation import online_env
 from iql_jax.finetune import FinetuneState, constant_actor_lr, finetune_iter, init_finetune
@@ -55,6 +56,7 @@ def finetune_run(offline_dir: str | Path, config: FinetuneConfig = FinetuneConfi
         eval_episodes=run.eval_episodes if config.eval_episodes is None else config.eval_episodes,
         tensorboard=run.tensorboard if config.tensorboard is None else config.tensorboard,
         wandb=run.wandb if config.wandb is None else config.wandb)
+    check_buffer_memory(len(members), filled.capacity, record.dataset.obs_dim, record.dataset.act_dim)
     plan = FinetuneRecord(str(offline_dir), offline_step, filled)
     online = constant_actor_lr(states)
     run_dir, lock = claim_dir(run_dir, hint=f"continue a fine-tuning run with `iql finetune {run_dir} --resume`")

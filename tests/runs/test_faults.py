@@ -238,3 +238,19 @@ def test_permission_denied_is_one_line(tmp_path):
     assert re.fullmatch(rf"error: {target}: (Operation not permitted|Permission denied) \(PermissionError\); "
                         r"(operation not permitted|permission denied): choose a directory you can write \(--out\) "
                         r"or fix its permissions", line), line
+
+
+def test_an_online_buffer_too_large_is_refused_before_the_directory(run_copy, capsys, monkeypatch):
+    # 10^6 rows x (2 x obs + act + 2) float32 per member cannot fit in 10 MB: refused before anything is written,
+    # so the next try is a fresh fine-tuning run, not a --resume of a directory that cannot run either.
+    run = run_copy("finished")
+    record = RunRecord.read(run)
+    obs, act = record.dataset.obs_dim, record.dataset.act_dim
+    monkeypatch.setenv("IQL_JAX_MAX_LOAD_BYTES", str(10_000_000))
+    code, err = _main(capsys, "finetune", run, "--online-steps", "1000000")
+    assert code == 2 and err.count("\n") == 1, err
+    assert err.startswith(f"error: --capacity 1,000,000 (default: --online-steps) × 1 member(s): the online buffer "
+                          f"needs about {4 * 10 ** 6 * (2 * obs + act + 2):,} bytes, at most 10,000,000 bytes")
+    assert err.rstrip().endswith("use a smaller --capacity (the online transitions kept per member) or fewer "
+                                 "--online-steps")
+    assert not (run.parent / "finished-finetune").exists()
