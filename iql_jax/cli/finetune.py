@@ -53,7 +53,7 @@ def finetune_command(argv: Sequence[str]) -> int:
         result = finetune_run(args.run_dir, config, progress=not args.quiet)
     print_result(result)
     t2 = result.summary.get("offline_to_online")
-    if t2:
+    if t2 and t2.get("offline") is not None and t2.get("online") is not None:  # None: no evaluation on one side
         print(f"offline -> fine-tuned: {t2['offline']:.1f} -> {t2['online']:.1f} (last evaluations, mean over "
               f"members; {scale_words(t2['score'])})")
     note = online_phase_note(result.run_dir) if result.summary else None

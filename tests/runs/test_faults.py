@@ -254,3 +254,25 @@ def test_an_online_buffer_too_large_is_refused_before_the_directory(run_copy, ca
     assert err.rstrip().endswith("use a smaller --capacity (the online transitions kept per member) or fewer "
                                  "--online-steps")
     assert not (run.parent / "finished-finetune").exists()
+
+
+def test_finetune_failing_before_its_first_checkpoint_leaves_no_directory(run_copy, capsys):
+    # A damaged offline eval.csv is found after the new directory is claimed: the directory goes, so fixing the
+    # file and running the same command again starts afresh (not "already exists; use --resume").
+    run = run_copy("finished")
+    with open(run / "eval.csv", "a") as f:
+        f.write("garbage,row\n20,0,0,,1.0,,,1,\n")
+    code, err = _main(capsys, "finetune", run, "--online-steps", "10", "--eval-every", "10", "--checkpoint-every",
+                      "10", "--quiet")
+    assert code == 2 and err.splitlines()[-1].startswith(f"error: {run / 'eval.csv'}: line "), err
+    assert "Traceback" not in err and not (run.parent / "finished-finetune").exists()
+
+
+def test_finetune_of_a_run_whose_eval_csv_is_empty(run_copy, capsys):
+    # No offline evaluation to compare with: the run still fine-tunes, and the summary skips the comparison.
+    run = run_copy("finished")
+    (run / "eval.csv").write_text("")
+    code, err = _main(capsys, "finetune", run, "--online-steps", "10", "--eval-every", "10", "--checkpoint-every",
+                      "10", "--quiet")
+    assert code == 0 and "Traceback" not in err, err
+    assert latest_checkpoint(run.parent / "finished-finetune") is not None
