@@ -138,6 +138,14 @@ def test_very_long_name_is_one_short_line(tmp_path, capsys):
                                               "one of ('onnx', 'stablehlo'); see iql export --help"),
     (["presets", "extra"], "iql presets: Unrecognized options: extra; see iql presets --help"),
     (["data", "list", "extra"], "iql data list: Unrecognized options: extra; see iql data list --help"),
+    # no run named: nothing to tabulate or draw (an empty report.md was written to the current directory)
+    (["report"], "RUN_DIR...: expected at least one run directory, found none"),
+    (["report", "--aggregate"], "RUN_DIR...: expected at least one run directory, found none"),
+    (["plot"], "RUN_DIR...: expected at least one run directory, found none"),
+    (["plot", "--profile"], "RUN_DIR...: expected at least one run directory, found none"),
+    (["plot", "RUN", "--out", ""], "--out: expected a file, found an empty string"),
+    (["report", "RUN", "--out", ""], "--out: expected a file, found an empty string"),
+    (["export", "RUN", "--out", ""], "--out: expected a file, found an empty string"),
 ])
 def test_other_commands_out_of_domain_are_one_line(tmp_path, capsys, monkeypatch, argv, line):
     monkeypatch.chdir(tmp_path)  # nothing may be written: the directory stays empty
