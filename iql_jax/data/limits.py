@@ -185,3 +185,9 @@ def check_episode_limit(source: str, field: str, limit) -> None:
     number = isinstance(limit, (int, float, np.integer, np.floating)) and not isinstance(limit, bool)
     if not number or not float(limit).is_integer() or limit < 1:
         raise DataError(source, f"{field}: max_episode_steps", "a positive integer (or none)", repr(limit))
+    if limit > _MAX_EPISODE_LIMIT:  # a limit no episode reaches never truncates either
+        raise DataError(source, f"{field}: max_episode_steps", f"at most {_MAX_EPISODE_LIMIT:,} steps (or none)",
+                        f"{int(limit):,}")
+
+
+_MAX_EPISODE_LIMIT = 2 ** 31 - 1  # as steps (iql_jax.domains.MAX_STEPS)

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from iql_jax import cli
 from fault_files import inspect_error, minari_dataset
 
 
@@ -56,3 +57,30 @@ def test_hand_edited_metadata_is_refused_at_load(tmp_path, monkeypatch, capsys, 
     meta = directory / "data" / "metadata.json"
     meta.write_text(json.dumps({**json.loads(meta.read_text()), **edit}))
     assert inspect_error(capsys, directory) == f"error: {meta}: {line}\n"
+
+
+def _train_on(directory, tmp_path, capsys, spec: dict) -> str:
+    meta = directory / "data" / "metadata.json"
+    meta.write_text(json.dumps({**json.loads(meta.read_text()), "eval_env_spec": json.dumps(spec)}))
+    code = cli.main(["train", "--dataset", str(directory), "--steps", "10", "--out", str(tmp_path / "runs"),
+                     "--quiet", "--preset", "locomotion"])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err, err
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+    return err.splitlines()[-1]
+
+
+def test_a_time_limit_no_episode_reaches_is_refused(tmp_path, monkeypatch, capsys):
+    # 10^30 steps never truncates: evaluation of an env that never terminates would never end, as with -1 or 0.
+    directory = minari_dataset(tmp_path / "minari", monkeypatch)
+    line = _train_on(directory, tmp_path, capsys, {"id": "Pendulum-v1", "max_episode_steps": 10 ** 30, "kwargs": {}})
+    assert line == (f"error: {directory}: eval_env_spec: max_episode_steps: expected at most 2,147,483,647 steps (or "
+                    "none), found 1,000,000,000,000,000,000,000,000,000,000")
+
+
+def test_recorded_env_kwargs_the_env_does_not_take(tmp_path, monkeypatch, capsys):
+    directory = minari_dataset(tmp_path / "minari", monkeypatch)
+    line = _train_on(directory, tmp_path, capsys, {"id": "Pendulum-v1", "max_episode_steps": 200,
+                                                   "kwargs": {"no_such_kwarg": 1}})
+    assert line.startswith("error: Pendulum-v1: the environment does not take the recorded kwargs ['no_such_kwarg'] (")
+    assert line.endswith("); check the dataset's eval_env_spec, or pass --env-id")
