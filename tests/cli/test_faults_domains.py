@@ -120,6 +120,9 @@ def test_very_long_name_is_one_short_line(tmp_path, capsys):
     (["data", "generate", "pointmaze-umaze", "--seed", "-1"], "--seed: expected an integer ≥ 0, found -1"),
     (["behaviour", "train", "Hopper-v5", "--steps", "0"], "behaviour: steps: expected an integer >= 1, found 0"),
     (["behaviour", "train", "Hopper-v5", "--sac.lr", "inf"], "sac.lr: expected a finite number, found inf"),
+    (["behaviour", "train", "Hopper-v5", "--seed", str(2 ** 70)], "--seed: expected an integer in [0, "
+                                                                  "4,294,967,295] (seeds are uint32), found "
+                                                                  "1,180,591,620,717,411,303,424"),
     (["behaviour", "ship", "RUN", "--key", "hopper", "--replay-snapshots", "0"],
      "--replay-snapshots: expected an integer ≥ 1, found 0"),
     (["eval", "RUN", "--episodes", str(2 ** 70)], "--episodes: expected an integer in [1, 10,000] (one environment "
