@@ -276,3 +276,10 @@ def test_finetune_of_a_run_whose_eval_csv_is_empty(run_copy, capsys):
                       "10", "--quiet")
     assert code == 0 and "Traceback" not in err, err
     assert latest_checkpoint(run.parent / "finished-finetune") is not None
+
+
+@pytest.mark.parametrize("command", [["eval"], ["export"], ["finetune"], ["train", "--resume"]])
+def test_a_file_given_as_the_run_directory_is_named_as_a_file(run_copy, capsys, command):
+    config = run_copy("finished") / "config.json"  # the run's own file, not its directory
+    code, err = _main(capsys, *command, config)
+    assert code == 2 and err == f"error: {config}: not a run directory (a file)\n"
