@@ -36,7 +36,7 @@ import tyro
 from iql_jax.data import source_kind
 from iql_jax.data.goals import EVAL_GOALS, GOAL_MODES
 from iql_jax.data.transforms import REWARD_KINDS
-from iql_jax.domains import check_agent, check_data, check_run, check_run_name
+from iql_jax.domains import MAX_EPISODES, MAX_STEPS, check_agent, check_count, check_data, check_run, check_run_name
 from iql_jax.errors import ConfigError
 from iql_jax.tasks import preset_name
 
@@ -248,6 +248,8 @@ class FinetuneConfig:
                 continue
             if isinstance(value, bool) or not isinstance(value, int) or value < least:
                 raise ConfigError(f"--{option.replace('_', '-')}: expected an integer >= {least}, found {value!r}")
+            check_count(f"--{option.replace('_', '-')}", value, least,
+                        MAX_EPISODES if option == "eval_episodes" else MAX_STEPS)
         if self.out is not None and not self.out.strip():
             raise ConfigError("--out: expected a directory, found an empty string")
         if self.name is not None:

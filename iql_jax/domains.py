@@ -13,6 +13,10 @@ from iql_jax.data.memory import describe, memory_limit
 from iql_jax.errors import ConfigError, shorten
 
 MAX_NAME = 255  # NAME_MAX: the longest directory name Linux and macOS allow
+MAX_STEPS = 2 ** 31 - 1  # JAX counts updates in int32 (Adam's step count, the learning-rate schedule)
+MAX_SEED = 2 ** 32 - 1  # seeds reach JAX, NumPy and gymnasium, whose common range is uint32
+MAX_EPISODES = 10_000  # evaluation runs one environment per episode at once
+_F32_MAX = 3.4028234663852886e38  # hyperparameters are float32 in the compiled update: beyond this is inf
 
 
 def check_agent(agent) -> None:
@@ -26,6 +30,11 @@ def check_agent(agent) -> None:
               "max_exp_adv": (0.0, math.inf, "a finite value > 0", True, False),
               **{name: (0.0, math.inf, "a finite rate > 0", True, False)
                  for name in ("actor_lr", "critic_lr", "value_lr")}}
+    for name in (*ranges, "log_std_min", "log_std_max"):
+        value = getattr(agent, name)
+        if value is not None and math.isfinite(value) and abs(value) > _F32_MAX:
+            raise ConfigError(f"agent.{name}: expected a value float32 can hold (|x| ≤ {_F32_MAX:.4g}), "
+                              f"found {value}")
     for name, (low, high, allowed, open_low, open_high) in ranges.items():
         value = getattr(agent, name)
         if value is not None:
@@ -51,19 +60,28 @@ def check_data(data) -> None:
     if not str(data.dataset).strip():
         raise ConfigError("data.dataset: expected a dataset (a built-in name, Minari id, directory or .hdf5 file), "
                           "found an empty string")
-    check_count("data.dataset_steps", data.dataset_steps, 1)
-    check_count("data.dataset_seed", data.dataset_seed, 0)
-    check_count("data.max_episode_steps", data.max_episode_steps, 1)
+    check_count("data.dataset_steps", data.dataset_steps, 1, MAX_STEPS)
+    check_count("data.dataset_seed", data.dataset_seed, 0, MAX_SEED)
+    check_count("data.max_episode_steps", data.max_episode_steps, 1, MAX_STEPS)
     if data.ref_scores is not None:
         low, high = data.ref_scores
         if not (math.isfinite(low) and math.isfinite(high) and low < high):
             raise ConfigError(f"data.ref_scores: expected two finite returns, random below expert, found {low} {high}")
 
 
-def check_count(option: str, value, least: int) -> None:
-    """An integer option (None: unset, allowed) is at least ``least``."""
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < least):
+def check_count(option: str, value, least: int, most: int | None = None) -> None:
+    """An integer option (None: unset, allowed) is at least ``least`` and, where given, at most ``most`` (one of
+    :data:`MAX_STEPS`, :data:`MAX_SEED`, :data:`MAX_EPISODES`, whose comments say why)."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
         raise ConfigError(f"{option}: expected an integer ≥ {least}, found {value!r}")
+    if most is not None and value > most:
+        raise ConfigError(f"{option}: expected an integer in [{least}, {most:,}] ({_WHY[most]}), found {value:,}")
+
+
+_WHY = {MAX_STEPS: "steps are counted in int32", MAX_SEED: "seeds are uint32",
+        MAX_EPISODES: "one environment per episode"}
 
 
 def check_share(option: str, value: float, positive: bool) -> None:
@@ -76,6 +94,9 @@ def check_run(run) -> None:
     """Counts ≥ 1 (steps, seeds), a first seed ≥ 0, a non-empty --out, and a --name that stays inside it."""
     if run.seed < 0:
         raise ConfigError(f"run.seed: expected 0 or more, found {run.seed}")
+    check_count("run.seed", run.seed, 0, MAX_SEED)
+    check_count("run.steps", run.steps, 1, MAX_STEPS)
+    check_count("run.eval_episodes", run.eval_episodes, 0, MAX_EPISODES)
     if not str(run.out).strip():
         raise ConfigError("run.out: expected a directory, found an empty string")
     if run.name is not None:
@@ -89,6 +110,9 @@ def check_run_name(name: str, option: str = "run.name", parent: str = "--out") -
     if len(name.encode()) > MAX_NAME:
         raise ConfigError(f"{option}: expected at most {MAX_NAME} bytes (the file system's limit), found "
                           f"{len(name.encode()):,}: {shorten(name, 60)}")
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise ConfigError(f"{option}: expected a directory name without control characters (newline, tab, ...), "
+                          f"found {shorten(name, 80)!r}")
     if name in (".", "..") or len(PurePath(name).parts) != 1 or "/" in name or "\\" in name or "\0" in name:
         raise ConfigError(f"{option}: expected one directory name that stays inside {parent} (no '/', '.' or "
                           f"'..'), found {shorten(name, 80)!r}")
@@ -134,6 +158,21 @@ def check_population_memory(agent, obs_dim: int, act_dim: int, seeds: int, setti
             f"--seeds {seeds}" + (f" × {settings} sweep settings" if settings > 1 else "") + f" = {members:,} "
             f"member(s) with --agent.hidden-dims {' '.join(map(str, agent.hidden_dims))}: training needs about "
             f"{need:,} bytes, {where}; use fewer seeds or settings, or smaller layers")
+
+
+def check_buffer_memory(members: int, capacity: int, obs_dim: int, act_dim: int) -> None:
+    """Refuse, before the run directory is made, an online buffer that cannot fit: members × capacity rows of
+    float32 (s, a, r, s', terminal), against the same limits as :func:`check_population_memory`."""
+    need = 4 * members * capacity * (2 * obs_dim + act_dim + 2)
+    limit = memory_limit()
+    room, where = limit.bytes, describe(limit)
+    device = _device_bytes()
+    if device is not None and device < room:
+        room, where = device, f"at most {device:,} bytes: the accelerator's memory"
+    if need > room:
+        raise ConfigError(f"--capacity {capacity:,} (default: --online-steps) × {members:,} member(s): the online "
+                          f"buffer needs about {need:,} bytes, {where}; use a smaller --capacity (the online "
+                          "transitions kept per member) or fewer --online-steps")
 
 
 def _device_bytes() -> int | None:

@@ -68,6 +68,12 @@ class BehaviourConfig:
         if self.seed < 0 or self.warmup_steps < 0:
             raise ConfigError(f"behaviour: expected seed >= 0 and warmup_steps >= 0, found {self.seed}, "
                               f"{self.warmup_steps}")
+        from iql_jax.domains import MAX_EPISODES, MAX_SEED, MAX_STEPS, check_count
+
+        for name, most in (("steps", MAX_STEPS), ("warmup_steps", MAX_STEPS), ("eval_every", MAX_STEPS),
+                           ("eval_episodes", MAX_EPISODES), ("seed", MAX_SEED)):
+            check_count(f"--{name.replace('_', '-')}", getattr(self, name), int(name not in ("seed", "warmup_steps")),
+                        most)
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)

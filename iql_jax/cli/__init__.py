@@ -30,9 +30,8 @@ import sys
 import traceback
 from typing import Callable, Sequence
 
-import tyro
-
 from iql_jax.cli.finetune import finetune_command
+from iql_jax.cli.parsing import parse
 from iql_jax.cli.runs import eval_command, export_command, plot_command, presets_command, report_command
 from iql_jax.cli.sweep import sweep_command
 from iql_jax.cli.train import train_command
@@ -40,7 +39,7 @@ from iql_jax.errors import IQLError, user_fault
 
 
 def _function(fn: Callable, prog: str) -> Callable[[Sequence[str]], int]:
-    return lambda argv: tyro.cli(fn, args=argv, prog=prog) or 0
+    return lambda argv: parse(fn, argv, prog) or 0
 
 
 def _data_commands() -> dict[str, Callable[[Sequence[str]], int]]:

@@ -15,6 +15,7 @@ import tyro
 from tyro.conf import Positional
 
 from iql_jax.behaviour.trainer import BehaviourConfig
+from iql_jax.cli.parsing import parse
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,7 +38,7 @@ class BehaviourTrainArgs(BehaviourConfig):
 def behaviour_train(argv: Sequence[str]) -> int:
     from iql_jax.behaviour.trainer import train_behaviour
 
-    args = tyro.cli(BehaviourTrainArgs, args=argv, prog="iql behaviour train")
+    args = parse(BehaviourTrainArgs, argv, "iql behaviour train")
     config = BehaviourConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(BehaviourConfig)})
     out = args.out or f"behaviour-runs/{config.env_id.replace('/', '_')}-s{config.seed}"
     print(f"SAC on {config.env_id}: {config.steps:,} steps, seed {config.seed}, warm-up {config.warmup_steps:,}, "

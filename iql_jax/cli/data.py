@@ -22,7 +22,7 @@ from iql_jax.data.spaces import GOAL_KEYS
 from iql_jax.data.transforms import trajectory_returns
 from iql_jax.data.transitions import Dataset, DatasetInfo
 from iql_jax.data.validate import DataWarning
-from iql_jax.domains import check_count
+from iql_jax.domains import MAX_SEED, MAX_STEPS, check_count
 from iql_jax.errors import IQLError
 from iql_jax.evaluation import resolve_eval_env
 from iql_jax.evaluation.envs import _from_json
@@ -80,9 +80,10 @@ def data_generate(name: Positional[str], steps: int | None = None, seed: int = 0
         steps: environment steps to collect (default 1,000,000; not allowed for fixed-size datasets).
         seed: seed for the environment and the action noise; the same seed gives identical data.
     """
-    check_count("--steps", steps, 1)
-    check_count("--seed", seed, 0)
+    check_count("--steps", steps, 1, MAX_STEPS)
+    check_count("--seed", seed, 0, MAX_SEED)
     name, steps = split_size_suffix(name, steps)
+    check_count(f"{name}:STEPS", steps, 1, MAX_STEPS)
     dataset_id = builtin_dataset_id(name, steps, seed)
     present = dataset_id in cached_builtins()
     dataset = load_builtin(name, steps, seed, progress=True)

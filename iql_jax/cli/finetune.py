@@ -9,6 +9,7 @@ from typing import Annotated, Sequence
 
 import tyro
 
+from iql_jax.cli.parsing import parse
 from iql_jax.cli.train import print_result
 from iql_jax.config import FinetuneConfig
 from iql_jax.errors import IQLError
@@ -39,7 +40,7 @@ def finetune_command(argv: Sequence[str]) -> int:
     from iql_jax.runs.meaning import online_phase_note
     from iql_jax.runs.stats import scale_words
 
-    args = tyro.cli(FinetuneArgs, args=argv, prog="iql finetune")
+    args = parse(FinetuneArgs, argv, "iql finetune")
     config = FinetuneConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(FinetuneConfig)})
     if args.resume:
         given = [f.name for f in dataclasses.fields(FinetuneConfig) if getattr(config, f.name) != f.default]
@@ -52,7 +53,7 @@ def finetune_command(argv: Sequence[str]) -> int:
         result = finetune_run(args.run_dir, config, progress=not args.quiet)
     print_result(result)
     t2 = result.summary.get("offline_to_online")
-    if t2:
+    if t2 and t2.get("offline") is not None and t2.get("online") is not None:  # None: no evaluation on one side
         print(f"offline -> fine-tuned: {t2['offline']:.1f} -> {t2['online']:.1f} (last evaluations, mean over "
               f"members; {scale_words(t2['score'])})")
     note = online_phase_note(result.run_dir) if result.summary else None

@@ -9,7 +9,7 @@ from typing import Literal
 import tyro
 
 from iql_jax.config import PRESETS
-from iql_jax.domains import check_count
+from iql_jax.domains import MAX_EPISODES, MAX_SEED, check_count
 from iql_jax.errors import IQLError
 
 
@@ -30,6 +30,8 @@ def eval_command(run_dir: tyro.conf.Positional[str], episodes: int | None = None
             without the `video` extra) instead of evaluating.
         video_steps: with --video, cut each episode after this many steps.
     """
+    check_count("--episodes", episodes, 1, MAX_EPISODES)
+    check_count("--seed", seed, 0, MAX_SEED)
     if video:
         return _video(run_dir, 1 if episodes is None else episodes, checkpoint, seed, env, video_steps)
     if video_steps is not None:
@@ -37,8 +39,6 @@ def eval_command(run_dir: tyro.conf.Positional[str], episodes: int | None = None
     episodes = 10 if episodes is None else episodes
     from iql_jax.runs import evaluate_run
 
-    check_count("--episodes", episodes, 1)
-    check_count("--seed", seed, 0)
     measured = evaluate_run(run_dir, episodes, checkpoint, seed, env)
     result, members, step = measured.result, measured.members, measured.step
     print(f"{Path(run_dir).name} at step {step:,} on {measured.env_id}, {episodes} episodes per member")
@@ -87,6 +87,9 @@ def plot_command(run_dirs: tyro.conf.Positional[tuple[str, ...]], out: str | Non
             bootstrap bands) per method (preset and setting) instead; an iql sweep directory counts as its jobs.
         select: with --profile, each seed's last evaluation (default) or its best (optimistic).
     """
+    _check_out(out)
+    if profile or not run_dirs and not values:
+        _require_some(run_dirs)
     if profile:
         from iql_jax.runs.aggregate import plot_profiles, score_matrices
 
@@ -126,6 +129,8 @@ def report_command(run_dirs: tyro.conf.Positional[tuple[str, ...]], out: str = "
             expectile=0.9 expectile=0.5): the probability of improvement P(X > Y) with its interval. Given two
             methods only, they are compared without it.
     """
+    _check_out(out)
+    _require_some(run_dirs)
     if aggregate:
         from iql_jax.runs.aggregate import aggregate as compute
         from iql_jax.runs.aggregate import improvement, method_pairs, render_aggregate, render_improvement, score_matrices
@@ -166,6 +171,7 @@ def export_command(run_dir: tyro.conf.Positional[str], member: int = 0,
     """
     from iql_jax.export import export_policy
 
+    _check_out(out)
     result = export_policy(run_dir, member, format, out, checkpoint)
     meta = result.metadata
     print(f"{format} policy of member {meta['member']['label']} at step {meta['step']:,}: {result.path}")
@@ -184,10 +190,21 @@ def presets_command() -> int:
 
 
 def require_runs(run_dirs) -> None:
+    """At least one run directory, each with its evaluations (an empty table or figure would say nothing)."""
     from iql_jax.runs.rundir import EVAL_FILE
 
+    _require_some(run_dirs)
     missing = [d for d in run_dirs if not (Path(d) / EVAL_FILE).is_file()]
     if missing:
         raise IQLError(f"{', '.join(missing)}: not a run directory with evaluations (no {EVAL_FILE})")
 
 
+def _check_out(out: str | None) -> None:
+    """An --out given explicitly names a file: an empty one is refused, not taken as the default."""
+    if out is not None and not out.strip():
+        raise IQLError("--out: expected a file, found an empty string")
+
+
+def _require_some(run_dirs) -> None:
+    if not run_dirs:
+        raise IQLError("RUN_DIR...: expected at least one run directory, found none")

@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Sequence
 
-import tyro
-
 from iql_jax.cli.grouped_help import AGENT, DATA, LOGGING, RUN, Group, print_help_if_asked
+from iql_jax.cli.parsing import parse
 from iql_jax.cli.sweep_options import SweepOptions
 from iql_jax.config import AgentConfig, DataConfig, RunConfig, TrainConfig
 from iql_jax.domains import check_share
@@ -60,9 +59,12 @@ def sweep_command(argv: Sequence[str]) -> int:
     from iql_jax.sweeps import run_sweep
 
     print_help_if_asked(argv, SweepArgs, "iql sweep", SWEEP_GROUPS)
-    args = tyro.cli(SweepArgs, args=argv, prog="iql sweep")
+    args = parse(SweepArgs, argv, "iql sweep")
     check_share("--cpus-per-job", args.cpus_per_job, positive=True)
     check_share("--gpus-per-job", args.gpus_per_job, positive=False)
+    if args.address is not None and not args.address.strip():
+        raise ConfigError("--address: expected a Ray address such as HEAD:6379 (or no --address: a local Ray), "
+                          "found an empty string")
     for option in (a.split("=", 1)[0] for a in argv if a.startswith("--")):
         if option in _PER_JOB:
             instead = _PER_JOB[option]

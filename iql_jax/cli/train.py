@@ -9,9 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-import tyro
-
 from iql_jax.cli.grouped_help import AGENT, DATA, LOGGING, RUN, Group, print_help_if_asked
+from iql_jax.cli.parsing import parse
 from iql_jax.cli.sweep_options import SweepOptions
 from iql_jax.config import TrainConfig
 from iql_jax.errors import IQLError
@@ -57,8 +56,10 @@ def train_command(argv: Sequence[str]) -> int:
     from iql_jax.runs import resume, train
 
     print_help_if_asked(argv, TrainArgs, "iql train", TRAIN_GROUPS)
-    args = tyro.cli(TrainArgs, args=argv, prog="iql train")
-    if args.resume:
+    args = parse(TrainArgs, argv, "iql train")
+    if args.resume is not None:
+        if not args.resume.strip():
+            raise IQLError("--resume: expected a run directory, found an empty string")
         steps = args.run.steps if "steps" in _resume_options(argv) else None
         result = resume(args.resume, progress=not args.run.quiet, steps=steps)
     else:

@@ -26,6 +26,7 @@ from iql_jax.errors import ConfigError, DataError
 from iql_jax.tasks import find_task_of
 
 REQUIRED_KEYS = ("observations", "actions", "rewards", "terminals")
+_SHAPES = {"observations": "(N, obs_dim)", "actions": "(N, act_dim)"}
 
 def load_d4rl_hdf5(path, max_episode_steps: int | None = None, env_id: str | None = None) -> Dataset:
     """Load a D4RL-layout HDF5 file as ``d4rl.qlearning_dataset`` would, plus ``episode_ends``.
@@ -54,7 +55,7 @@ def load_d4rl_hdf5(path, max_episode_steps: int | None = None, env_id: str | Non
     _check_is_file(path)
     try:
         with h5py.File(path, "r") as f:
-            env_name = _env_name(f)
+            env_name = _env_name(f, source)
             if max_episode_steps is None and not isinstance(f.get("timeouts"), h5py.Dataset):
                 max_episode_steps = _paired_time_limit(source, env_id, env_name or path.stem)
             arrays = _read_qlearning(f, source, max_episode_steps)
@@ -143,12 +144,14 @@ def _read_qlearning(f: h5py.File, source: str, max_episode_steps: int | None) ->
         check_declared_shape(source, key, dset, budget, copies=4 if key == "observations" else 3)
         if dset.dtype.kind not in "biuf":
             raise DataError(source, key, "a numeric array", f"dtype {dset.dtype}")
-        if dset.ndim == 0 or dset.shape[0] != n:
+        if dset.ndim == 0:
+            raise DataError(source, key, f"shape {_SHAPES.get(key, '(N,) or (N, 1)')}", "shape () (a scalar)")
+        if dset.shape[0] != n:
             raise DataError(source, key, f"{n} rows (as many as observations)", f"shape {dset.shape}")
     if n < 2:
         raise DataError(source, "observations", "at least 2 rows (qlearning_dataset pairs row i with i + 1)",
                         f"{n} rows")
-    for key, shape in (("observations", "(N, obs_dim)"), ("actions", "(N, act_dim)")):
+    for key, shape in _SHAPES.items():
         if f[key].ndim != 2:
             raise DataError(source, key, f"shape {shape}", f"shape {f[key].shape}")
     for key in vectors:
@@ -158,6 +161,11 @@ def _read_qlearning(f: h5py.File, source: str, max_episode_steps: int | None) ->
     terminals = _flags(f, "terminals", source)  # they select rows, so they must be clean flags first
     timeouts = _flags(f, "timeouts", source) if has_timeouts else None
     rows = qlearning_rows(terminals, timeouts, max_episode_steps)
+    if not len(rows):
+        dropped = "timeouts = 1" if has_timeouts else f"the time limit's ({max_episode_steps}) last steps"
+        raise DataError(source, "timeouts" if has_timeouts else "observations", "at least one row that "
+                        f"qlearning_dataset keeps (it drops the last row and rows with {dropped})",
+                        f"all {n} rows dropped")
     observations = _floats(f, "observations", source)
     arrays = {
         "observations": observations[rows],
@@ -170,9 +178,21 @@ def _read_qlearning(f: h5py.File, source: str, max_episode_steps: int | None) ->
     return arrays
 
 
-def _env_name(f: h5py.File) -> str | None:
+def _env_name(f: h5py.File, source: str) -> str | None:
+    """The ``env_name`` attribute D4RL writes (a string), or ``None``; anything else is a hand edit to refuse."""
     env_name = f.attrs.get("env_name")
-    return env_name.decode() if isinstance(env_name, bytes) else (str(env_name) if env_name is not None else None)
+    if env_name is None:
+        return None
+    if isinstance(env_name, bytes):
+        try:
+            return env_name.decode()
+        except UnicodeDecodeError:
+            raise DataError(source, "env_name (attribute)", "a UTF-8 string naming the environment",
+                            f"bytes {env_name[:40]!r}") from None
+    if not isinstance(env_name, str):
+        raise DataError(source, "env_name (attribute)", "a string naming the environment",
+                        f"{type(env_name).__name__} {str(env_name)[:40]}")
+    return env_name
 
 
 def _paired_time_limit(source: str, env_id: str | None, name: str) -> int | None:

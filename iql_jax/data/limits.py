@@ -67,6 +67,8 @@ def check_declared_shape(source: str, field: str, dset, budget: LoadBudget | Non
             whole file; chunks never written; or compressed data that expand more than :data:`MAX_EXPANSION` times.
     """
     dsid = dset.id if isinstance(dset, h5py.Dataset) else dset
+    if dsid.shape is None:  # HDF5's null dataspace: a dataset with a type and no shape, holding nothing
+        raise DataError(source, field, "an array", "an empty dataset (HDF5 null dataspace, no shape)")
     shape = tuple(int(s) for s in dsid.shape)
     if any(s == 0 for s in shape[1:]):
         raise DataError(source, field, "at least one column in every axis after the first", f"shape {shape}")
@@ -132,7 +134,7 @@ def check_links(source: str, group: h5py.Group) -> None:
             continue
         try:
             target = group.get(name)
-        except (KeyError, OSError, ValueError):
+        except (KeyError, OSError, ValueError, RuntimeError):  # RuntimeError: a loop of soft links
             target = None
         if target is None:
             where = f"{link.filename}:{link.path}" if isinstance(link, h5py.ExternalLink) else link.path
@@ -144,10 +146,14 @@ def open_episode(f: h5py.File, name: str, source: str):
     """The low-level group of one Minari episode; a dataset (or a dangling link) in its place is a DataError."""
     try:
         return h5py.h5g.open(f.id, name.encode())
-    except (KeyError, ValueError, TypeError):
+    except (KeyError, ValueError, TypeError, RuntimeError):  # RuntimeError: a loop of soft links
         link = f.get(name, getlink=True)
-        found = "a dataset" if isinstance(f.get(name), h5py.Dataset) else f"{type(link).__name__} that resolves " \
-                "to nothing"
+        try:
+            target = f.get(name)
+        except (KeyError, OSError, ValueError, RuntimeError):
+            target = None
+        found = "a dataset" if isinstance(target, h5py.Dataset) else f"{type(link).__name__} that resolves " \
+                "to nothing (a missing target or a loop of links)"
         raise DataError(source, name, "an episode group (observations, actions, rewards, terminations, "
                         "truncations)", found) from None
 
@@ -179,3 +185,9 @@ def check_episode_limit(source: str, field: str, limit) -> None:
     number = isinstance(limit, (int, float, np.integer, np.floating)) and not isinstance(limit, bool)
     if not number or not float(limit).is_integer() or limit < 1:
         raise DataError(source, f"{field}: max_episode_steps", "a positive integer (or none)", repr(limit))
+    if limit > _MAX_EPISODE_LIMIT:  # a limit no episode reaches never truncates either
+        raise DataError(source, f"{field}: max_episode_steps", f"at most {_MAX_EPISODE_LIMIT:,} steps (or none)",
+                        f"{int(limit):,}")
+
+
+_MAX_EPISODE_LIMIT = 2 ** 31 - 1  # as steps (iql_jax.domains.MAX_STEPS)

@@ -29,15 +29,16 @@ import numpy as np
 
 from iql_jax.data.hdf5_read import read_field
 from iql_jax.data.limits import LoadBudget, check_declared_shape, check_episode_widths, open_episode
+from iql_jax.data.minari_metadata import (METADATA_PREFIX, check_against_data, check_spec, observation_spaces,
+                                          read_metadata, references)
 from iql_jax.data.paths import special_kind
-from iql_jax.data.spaces import GOAL_KEYS, flatten_observation, observation_layout
+from iql_jax.data.spaces import GOAL_KEYS, flatten_observation
 from iql_jax.data.transitions import Dataset, DatasetInfo, GoalArrays, read_only
-from iql_jax.data.validate import check_float_values, make_transitions
+from iql_jax.data.validate import check_flags, check_float_values, make_transitions
 from iql_jax.errors import DataError
 from iql_jax.tasks import domain_of
 
 MINARI_PATH_ENV = "MINARI_DATASETS_PATH"
-METADATA_PREFIX = "iql_jax_"
 _MESSAGE_NAMES = {"terminals": "terminations", "timeouts": "truncations", "next_observations": "observations"}
 
 
@@ -73,30 +74,35 @@ def load_minari(dataset_id_or_path) -> Dataset:
             ``metadata.json``, invalid metadata, a malformed episode, or any transitions check.
     """
     data_dir = _resolve(str(dataset_id_or_path))
-    metadata = _read_metadata(data_dir / "metadata.json")
+    metadata = read_metadata(data_dir / "metadata.json")
     main_file = data_dir / "main_data.hdf5"
+    for field in ("env_spec", "eval_env_spec"):
+        check_spec(metadata, field, data_dir / "metadata.json")
     env_spec = metadata.get("env_spec")
     env_id = _env_id(env_spec)
-    layout, dict_keys, spaces = _layout(metadata, data_dir / "metadata.json", env_id)
+    layout, dict_keys, spaces = observation_spaces(metadata, data_dir / "metadata.json", env_id)
     goal_keys = tuple(k for k in GOAL_KEYS if k in dict_keys)
     try:
-        arrays, boundaries, goal_arrays = _read_episodes(main_file, layout, goal_keys)
+        arrays, boundaries, goal_arrays, episodes = _read_episodes(main_file, layout, goal_keys)
     except OSError as e:
         raise DataError(str(main_file), None, "a readable HDF5 file", f"{type(e).__name__}: {e}") from e
-    _check_against_spaces(data_dir / "metadata.json", metadata, spaces, layout, arrays)
+    check_against_data(data_dir / "metadata.json", metadata, spaces, layout, arrays, episodes)
     transitions = make_transitions(str(main_file), field_names=_MESSAGE_NAMES, **arrays)
     ends = np.maximum(np.asarray(transitions.episode_ends), boundaries)
     transitions = transitions._replace(episode_ends=read_only(ends))
     extra = {k[len(METADATA_PREFIX):]: v for k, v in metadata.items() if k.startswith(METADATA_PREFIX)}
     extra.update(format="minari", dataset_id=metadata.get("dataset_id"))
+    if not isinstance(extra.get("domain", ""), str):
+        raise DataError(str(data_dir / "metadata.json"), METADATA_PREFIX + "domain", "a domain name (a string)",
+                        repr(extra["domain"])[:80])
     if layout is not None or "observation_layout" in extra:
         extra["observation_layout"] = tuple(layout or extra["observation_layout"])
     name = str(metadata.get("dataset_id") or data_dir.parent.name)
+    ref_min, ref_max = references(metadata, data_dir / "metadata.json")
     info = DatasetInfo(
         name=name, source=str(data_dir.parent), domain=extra.pop("domain", None) or domain_of(env_id or name),
         env_spec=env_spec, eval_env_spec=metadata.get("eval_env_spec", env_spec),
-        ref_min_score=_optional_float(metadata, "ref_min_score", data_dir / "metadata.json"),
-        ref_max_score=_optional_float(metadata, "ref_max_score", data_dir / "metadata.json"), extra=extra)
+        ref_min_score=ref_min, ref_max_score=ref_max, extra=extra)
     goals = GoalArrays(goal_arrays["achieved_goal"], goal_arrays["desired_goal"]) \
         if len(goal_arrays) == len(GOAL_KEYS) else None
     return Dataset(transitions, info, goals)
@@ -198,64 +204,10 @@ def _resolve(arg: str) -> Path:
     return data_dir
 
 
-def _read_metadata(path: Path) -> dict:
-    try:
-        metadata = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise DataError(str(path), None, "readable JSON metadata", f"{type(e).__name__}: {e}") from e
-    if not isinstance(metadata, dict):
-        raise DataError(str(path), None, "a JSON object", type(metadata).__name__)
-    if metadata.get("data_format", "hdf5") != "hdf5":
-        raise DataError(str(path), "data_format", "'hdf5'", repr(metadata["data_format"]))
-    return metadata
-
-
-def _layout(metadata: dict, path: Path, env_id: str | None) -> tuple[tuple[str, ...] | None, tuple[str, ...], dict]:
-    """The dict keys to concatenate (``None`` for a Box observation space), all the dict's keys, and the two
-    deserialized spaces; the action space must be a Box."""
-    from minari.serialization import deserialize_space
-
-    spaces = {}
-    for field in ("observation_space", "action_space"):
-        try:
-            spaces[field] = deserialize_space(metadata[field])
-        except Exception as e:  # KeyError, JSON or unknown space type: all mean the metadata is unusable
-            raise DataError(str(path), field, "a serialized gymnasium space", f"{type(e).__name__}: {e}") from e
-    if type(spaces["action_space"]).__name__ != "Box":
-        raise DataError(str(path), "action_space", "a continuous Box", repr(spaces["action_space"]))
-    obs_space = spaces["observation_space"]
-    if type(obs_space).__name__ == "Box":
-        return None, (), spaces
-    if type(obs_space).__name__ != "Dict" or any(type(s).__name__ != "Box" for s in obs_space.spaces.values()):
-        raise DataError(str(path), "observation_space", "a Box or a Dict of Boxes", repr(obs_space))
-    recorded = metadata.get(METADATA_PREFIX + "observation_layout")
-    keys = tuple(obs_space.spaces)
-    return (tuple(recorded) if recorded else observation_layout(env_id, list(keys))), keys, spaces
-
-
-def _check_against_spaces(path: Path, metadata: dict, spaces: dict, layout, arrays: dict) -> None:
-    """The metadata's spaces and counts must describe the data: a contradiction means one of them is wrong, and
-    evaluation would build a network of the wrong width or an env the data did not come from."""
-    obs_space, act_space = spaces["observation_space"], spaces["action_space"]
-    widths = {"action_space": (act_space.shape, arrays["actions"].shape[1:])}
-    if layout is None:
-        widths["observation_space"] = (obs_space.shape, arrays["observations"].shape[1:])
-    else:  # the flattened Dict: the keys in layout, each flattened
-        declared = sum(int(np.prod(obs_space.spaces[k].shape)) for k in layout if k in obs_space.spaces)
-        widths["observation_space"] = ((declared,), arrays["observations"].shape[1:])
-    for field, (declared, found) in widths.items():
-        if int(np.prod(declared)) != int(np.prod(found)):
-            raise DataError(str(path), field, f"a space matching main_data.hdf5 (its rows have shape {found})",
-                            f"a space of shape {declared}")
-    declared, found = metadata.get("total_steps"), len(arrays["rewards"])
-    if declared is not None and (isinstance(declared, bool) or declared != found):
-        raise DataError(str(path), "total_steps", f"{found:,} (what main_data.hdf5 holds)", repr(declared))
-
-
 def _read_episodes(path: Path, layout: tuple[str, ...] | None, goal_keys: tuple[str, ...] = ()):
-    """All episodes as flat arrays (the :func:`make_transitions` arguments), the episode-boundary flags, and the
+    """All episodes as flat arrays (the :func:`make_transitions` arguments), the episode-boundary flags, the
     ``goal_keys`` entries of every transition's *next* observation (``desired_goal[t + 1]`` is the goal the reward
-    of step t was computed against, ``shared/reference/mazes.md`` §1)."""
+    of step t was computed against, ``shared/reference/mazes.md`` §1), and the number of episode groups."""
     keys = tuple(dict.fromkeys((layout or ("",)) + goal_keys))
     parts: dict[str, list] = {k: [] for k in ("actions", "rewards", "terminals", "timeouts", *keys)}
     # every field is held as stored and concatenated as float32; observations also as the two row selections
@@ -296,7 +248,7 @@ def _read_episodes(path: Path, layout: tuple[str, ...] | None, goal_keys: tuple[
     boundaries = np.zeros(int(steps.sum()), dtype=np.float32)
     boundaries[np.cumsum(steps)[steps > 0] - 1] = 1.0
     goals = {k: read_only(observations[k][~is_first]) for k in goal_keys}
-    return arrays, boundaries, goals
+    return arrays, boundaries, goals, len(names)
 
 
 class _Copies(NamedTuple):
@@ -322,12 +274,17 @@ def _read(group, name: str, path: Path, episode: str, rows: int | None = None, l
         raise DataError(str(path), label, "a dataset", "missing or not a dataset") from None
     if dset.dtype.kind not in "biuf":
         raise DataError(str(path), label, "a numeric array", f"dtype {dset.dtype}")
+    if dset.shape is None:  # HDF5's null dataspace: a type and no shape
+        raise DataError(str(path), label, "an array", "an empty dataset (HDF5 null dataspace, no shape)")
     if rows is not None and (len(dset.shape) == 0 or dset.shape[0] != rows):
         expected = f"{rows} rows" + (" (T + 1, T = len(rewards))" if "observations" in label else "")
         raise DataError(str(path), label, expected, f"shape {dset.shape}")
     check_declared_shape(str(path), label, dset, budget and budget.budget, budget.copies if budget else 1)
     out = read_field(str(path), label, dset)
-    if out.dtype.itemsize > 4:  # float64 beyond float32's range turns to inf in the cast: say where, in this file
+    # checked per episode, before the concatenation, so that a message names the episode and its own row
+    if name in ("terminations", "truncations"):
+        check_flags(str(path), label, out)
+    else:  # NaN/Inf, and float64 beyond float32's range, which turns to inf in the cast
         check_float_values(str(path), label, out)
     return out
 
@@ -338,11 +295,3 @@ def _env_id(env_spec) -> str | None:
     except (TypeError, ValueError, AttributeError):  # no spec recorded, or not a JSON object
         return None
 
-
-def _optional_float(metadata: dict, field: str, path: Path) -> float | None:
-    value = metadata.get(field)
-    if value is None:
-        return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value):
-        return float(value)
-    raise DataError(str(path), field, "a finite number (or no entry)", repr(value)[:80])

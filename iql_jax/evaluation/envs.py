@@ -63,7 +63,15 @@ class EvalEnvSpec:
         kwargs = copy.deepcopy(dict(self.kwargs))  # maze maps are nested lists; keep the spec's own copy pristine
         if self.max_episode_steps is not None:
             kwargs["max_episode_steps"] = self.max_episode_steps
-        return FlatObservation(gym.make(self.env_id, **kwargs), self.observation_layout)
+        try:
+            env = gym.make(self.env_id, **kwargs)
+        except TypeError as e:  # kwargs recorded for another version or another env: the user's to fix
+            if "keyword argument" not in str(e):
+                raise
+            raise EnvironmentMismatchError(
+                f"{self.env_id}: the environment does not take the recorded kwargs {sorted(self.kwargs)} "
+                f"({str(e).splitlines()[0][:160]}); check the dataset's eval_env_spec, or pass --env-id") from None
+        return FlatObservation(env, self.observation_layout)
 
 
 class FlatObservation(gym.ObservationWrapper):

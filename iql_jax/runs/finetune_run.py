@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import shutil
 import sys
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import numpy as np
 import iql_jax
 from iql_jax import engine
 from iql_jax.config import FinetuneConfig
+from iql_jax.domains import check_buffer_memory
 from iql_jax.errors import IQLError
 from iql_jax.evaluation import online_env
 from iql_jax.finetune import FinetuneState, constant_actor_lr, finetune_iter, init_finetune
@@ -38,7 +40,7 @@ def finetune_run(offline_dir: str | Path, config: FinetuneConfig = FinetuneConfi
     """Fine-tune every member of an offline run online; a new run directory ``<offline>-finetune`` by default.
 
     The options were checked when ``config`` was built, and the offline run is loaded before the new directory is
-    created, so a mistake leaves nothing behind.
+    created; a failure before the first checkpoint removes the new directory, so a mistake leaves nothing behind.
     """
     offline_dir = Path(offline_dir)
     if (pid := writer_pid(offline_dir)) is not None:
@@ -55,26 +57,34 @@ def finetune_run(offline_dir: str | Path, config: FinetuneConfig = FinetuneConfi
         eval_episodes=run.eval_episodes if config.eval_episodes is None else config.eval_episodes,
         tensorboard=run.tensorboard if config.tensorboard is None else config.tensorboard,
         wandb=run.wandb if config.wandb is None else config.wandb)
+    check_buffer_memory(len(members), filled.capacity, record.dataset.obs_dim, record.dataset.act_dim)
     plan = FinetuneRecord(str(offline_dir), offline_step, filled)
     online = constant_actor_lr(states)
     run_dir, lock = claim_dir(run_dir, hint=f"continue a fine-tuning run with `iql finetune {run_dir} --resume`")
-    with lock:
-        schedule = record.config.agent.actor_lr_schedule
-        # The offline record with what fine-tuning changes: the constant actor lr, in the config and in every
-        # member's recorded hyperparameters, and the loggers (the driver reads them from the record).
-        agent = dataclasses.replace(record.config.agent, actor_lr_schedule="constant")
-        run = dataclasses.replace(run, tensorboard=filled.tensorboard, wandb=filled.wandb)
-        record = dataclasses.replace(record, config=dataclasses.replace(record.config, agent=agent, run=run),
-                                     members=member_records(members, online))
-        record.write(run_dir)
-        plan.write(run_dir)
-        RunLogger(run_dir, members).start_eval_with(read_eval(offline_dir))
-        if progress:
-            lrs = sorted({float(v) for v in np.asarray(online.hyper.actor_lr)})
-            print(f"online actor lr: constant {', '.join(f'{v:g}' for v in lrs)} (the offline start value; the "
-                  f"offline run's {schedule} schedule ends here)", file=sys.stderr)
-        fstate = init_finetune(online, capacity=filled.capacity, env_seed=record.config.run.seed)
-        return _online(run_dir, plan, record, members, fstate, progress)
+    try:
+        with lock:
+            schedule = record.config.agent.actor_lr_schedule
+            # The offline record with what fine-tuning changes: the constant actor lr, in the config and in every
+            # member's recorded hyperparameters, and the loggers (the driver reads them from the record).
+            agent = dataclasses.replace(record.config.agent, actor_lr_schedule="constant")
+            run = dataclasses.replace(run, tensorboard=filled.tensorboard, wandb=filled.wandb)
+            record = dataclasses.replace(record, config=dataclasses.replace(record.config, agent=agent, run=run),
+                                         members=member_records(members, online))
+            record.write(run_dir)
+            plan.write(run_dir)
+            RunLogger(run_dir, members).start_eval_with(read_eval(offline_dir))
+            if progress:
+                lrs = sorted({float(v) for v in np.asarray(online.hyper.actor_lr)})
+                print(f"online actor lr: constant {', '.join(f'{v:g}' for v in lrs)} (the offline start value; the "
+                      f"offline run's {schedule} schedule ends here)", file=sys.stderr)
+            fstate = init_finetune(online, capacity=filled.capacity, env_seed=record.config.run.seed)
+            return _online(run_dir, plan, record, members, fstate, progress)
+    except Exception:
+        # Failed before its first checkpoint (damaged offline records, a dataset gone): the new directory holds
+        # nothing to resume, and left behind it would turn the retry into "already exists; --resume".
+        if latest_checkpoint(run_dir) is None:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
 
 
 def resume_finetune(run_dir: str | Path, *, progress: bool = True) -> RunResult:

@@ -153,7 +153,8 @@ class RunRecord:
         """
         path = Path(run_dir) / CONFIG_FILE
         if not path.is_file():
-            raise IQLError(f"{run_dir}: not a run directory (no {CONFIG_FILE})")
+            what = "a file" if Path(run_dir).is_file() else f"no {CONFIG_FILE}"  # e.g. RUN/config.json given itself
+            raise IQLError(f"{run_dir}: not a run directory ({what})")
         return cls.from_json(_json(path, "run configuration"), path)
 
 

@@ -65,6 +65,30 @@ def one_line(capsys, argv) -> str:
     (["--sweep", "=0.7"], "--sweep =0.7: expected NAME=V1,V2,..., e.g. expectile=0.7"),
     (["--sweep", "beta="], "--sweep beta=: expected NAME=V1,V2,..., e.g. expectile=0.7"),
     (["--sweep-list", "beta=-1"], "--sweep-list beta=-1: agent.beta: expected β ≥ 0, found -1.0"),
+    # upper ends: int32 step counters, uint32 seeds, float32 hyperparameters, one env per evaluation episode
+    (["--steps", str(2 ** 31)], "run.steps: expected an integer in [1, 2,147,483,647] (steps are counted in int32), "
+                                "found 2,147,483,648"),
+    (["--seed", str(2 ** 70)], "run.seed: expected an integer in [0, 4,294,967,295] (seeds are uint32), found "
+                               "1,180,591,620,717,411,303,424"),
+    (["--agent.beta", "1e308"], "agent.beta: expected a value float32 can hold (|x| ≤ 3.403e+38), found 1e+308"),
+    (["--sweep", "beta=1,1e300"], "--sweep beta=1,1e300: agent.beta: expected a value float32 can hold (|x| ≤ "
+                                  "3.403e+38), found 1e+300"),
+    (["--eval-episodes", "1000000"], "run.eval_episodes: expected an integer in [0, 10,000] (one environment per "
+                                     "episode), found 1,000,000"),
+    (["--data.dataset-seed", str(2 ** 40)], "data.dataset_seed: expected an integer in [0, 4,294,967,295] (seeds are "
+                                            "uint32), found 1,099,511,627,776"),
+    (["--name", "a\nb"], "run.name: expected a directory name without control characters (newline, tab, ...), "
+                         "found 'a\\nb'"),
+    # values tyro cannot parse: its own words, in one line with the option's usage
+    (["--steps", "abc"], "iql train: Error parsing --steps/--run.steps: invalid literal for int() with base 10: "
+                         "'abc' (expected --steps INT, --run.steps INT); see iql train --help"),
+    (["--steps", "1e3"], "iql train: Error parsing --steps/--run.steps: invalid literal for int() with base 10: "
+                         "'1e3' (expected --steps INT, --run.steps INT); see iql train --help"),
+    (["--agent.beta", "x"], "iql train: Error parsing --agent.beta: no type matching {None}|FLOAT could be "
+                            "instantiated from ['x'] (expected --agent.beta {None}|FLOAT); see iql train --help"),
+    (["--no-such-option", "1"], "iql train: Unrecognized options: --no-such-option, 1; see iql train --help"),
+    (["--steps"], "iql train: Missing value for argument '--steps/--run.steps'. Expected 1 values; see iql train "
+                  "--help"),
 ])
 def test_train_options_out_of_domain_are_one_line(tmp_path, capsys, args, line):
     err = one_line(capsys, ["train", "--dataset", str(tmp_path / "absent.hdf5"), "--out", str(tmp_path / "runs"),
@@ -96,8 +120,35 @@ def test_very_long_name_is_one_short_line(tmp_path, capsys):
     (["data", "generate", "pointmaze-umaze", "--seed", "-1"], "--seed: expected an integer ≥ 0, found -1"),
     (["behaviour", "train", "Hopper-v5", "--steps", "0"], "behaviour: steps: expected an integer >= 1, found 0"),
     (["behaviour", "train", "Hopper-v5", "--sac.lr", "inf"], "sac.lr: expected a finite number, found inf"),
+    (["behaviour", "train", "Hopper-v5", "--seed", str(2 ** 70)], "--seed: expected an integer in [0, "
+                                                                  "4,294,967,295] (seeds are uint32), found "
+                                                                  "1,180,591,620,717,411,303,424"),
     (["behaviour", "ship", "RUN", "--key", "hopper", "--replay-snapshots", "0"],
      "--replay-snapshots: expected an integer ≥ 1, found 0"),
+    (["eval", "RUN", "--episodes", str(2 ** 70)], "--episodes: expected an integer in [1, 10,000] (one environment "
+                                                  "per episode), found 1,180,591,620,717,411,303,424"),
+    (["finetune", "RUN", "--online-steps", str(2 ** 31)], "--online-steps: expected an integer in [1, "
+                                                          "2,147,483,647] (steps are counted in int32), found "
+                                                          "2,147,483,648"),
+    (["data", "generate", "hopper-random", "--steps", str(2 ** 70)],
+     "--steps: expected an integer in [1, 2,147,483,647] (steps are counted in int32), found "
+     "1,180,591,620,717,411,303,424"),
+    (["train", "--resume", ""], "--resume: expected a run directory, found an empty string"),
+    (["sweep", "--datasets", "x", "--address", ""], "--address: expected a Ray address such as HEAD:6379 (or no "
+                                                    "--address: a local Ray), found an empty string"),
+    (["eval", "RUN", "--member", "9"], "iql eval: Unrecognized options: --member, 9; see iql eval --help"),
+    (["export", "RUN", "--format", "tflite"], "iql export: invalid choice 'tflite' for argument '--format'. Expected "
+                                              "one of ('onnx', 'stablehlo'); see iql export --help"),
+    (["presets", "extra"], "iql presets: Unrecognized options: extra; see iql presets --help"),
+    (["data", "list", "extra"], "iql data list: Unrecognized options: extra; see iql data list --help"),
+    # no run named: nothing to tabulate or draw (an empty report.md was written to the current directory)
+    (["report"], "RUN_DIR...: expected at least one run directory, found none"),
+    (["report", "--aggregate"], "RUN_DIR...: expected at least one run directory, found none"),
+    (["plot"], "RUN_DIR...: expected at least one run directory, found none"),
+    (["plot", "--profile"], "RUN_DIR...: expected at least one run directory, found none"),
+    (["plot", "RUN", "--out", ""], "--out: expected a file, found an empty string"),
+    (["report", "RUN", "--out", ""], "--out: expected a file, found an empty string"),
+    (["export", "RUN", "--out", ""], "--out: expected a file, found an empty string"),
 ])
 def test_other_commands_out_of_domain_are_one_line(tmp_path, capsys, monkeypatch, argv, line):
     monkeypatch.chdir(tmp_path)  # nothing may be written: the directory stays empty

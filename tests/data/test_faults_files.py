@@ -131,3 +131,54 @@ def test_valid_files_still_load(tmp_path, minari_dataset):
     assert load_dataset(str(_d4rl(tmp_path / "ok.hdf5"))).transitions.size == 39
     shutil.copytree(minari_dataset, tmp_path / "copy")
     assert load_dataset(str(tmp_path / "copy")).transitions.size == 10 + 11 + 12
+
+
+@pytest.mark.parametrize("key, expected", [("observations", "an array"), ("rewards", "an array")])
+def test_null_dataspace_field_is_named(tmp_path, capsys, key, expected):
+    # h5py writes a dataset with a type and no shape (HDF5's null dataspace) for create_dataset(k, dtype=...).
+    path = _d4rl(tmp_path / "null.hdf5", **{key: lambda f, k: f.create_dataset(k, dtype="f4")})
+    assert _inspect(capsys, path) == (f"error: {path}: {key}: expected {expected}, found an empty dataset (HDF5 "
+                                      "null dataspace, no shape)\n")
+
+
+def test_null_dataspace_in_a_minari_episode_is_named(minari_dataset, capsys):
+    main = minari_dataset / "data" / "main_data.hdf5"
+    with h5py.File(main, "r+") as f:
+        del f["episode_0/observations"]
+        f["episode_0"].create_dataset("observations", dtype="f4")
+    assert _inspect(capsys, minari_dataset) == (f"error: {main}: episode_0/observations: expected an array, found an "
+                                                "empty dataset (HDF5 null dataspace, no shape)\n")
+
+
+def test_scalar_observations_say_the_shape_expected(tmp_path, capsys):
+    path = _d4rl(tmp_path / "scalar.hdf5", observations=np.float32(3))
+    assert _inspect(capsys, path) == f"error: {path}: observations: expected shape (N, obs_dim), found shape () " \
+                                     "(a scalar)\n"
+
+
+def test_every_row_a_timeout_says_qlearning_dataset_drops_them(tmp_path, capsys):
+    path = _d4rl(tmp_path / "all-timeouts.hdf5", timeouts=np.ones(40, bool))
+    assert _inspect(capsys, path) == (f"error: {path}: timeouts: expected at least one row that qlearning_dataset "
+                                      "keeps (it drops the last row and rows with timeouts = 1), found all 40 rows "
+                                      "dropped\n")
+
+
+@pytest.mark.parametrize("value, found", [(np.bytes_(b"\xff\xfehopper"), r"bytes b'\xff\xfehopper'"),
+                                          (5, "int64 5"), (np.arange(3), "ndarray [0 1 2]")])
+def test_env_name_attribute_edited_to_a_non_string(tmp_path, capsys, value, found):
+    path = _d4rl(tmp_path / "attrs.hdf5")
+    with h5py.File(path, "r+") as f:
+        f.attrs["env_name"] = value
+    what = "a UTF-8 string" if isinstance(value, bytes) else "a string"
+    assert _inspect(capsys, path) == (f"error: {path}: env_name (attribute): expected {what} naming the "
+                                      f"environment, found {found}\n")
+
+
+def test_episode_that_is_a_loop_of_soft_links(minari_dataset, capsys):
+    main = minari_dataset / "data" / "main_data.hdf5"
+    with h5py.File(main, "r+") as f:
+        del f["episode_1"]
+        f["episode_1"] = h5py.SoftLink("/episode_1")  # HDF5 gives up after 16 hops with RuntimeError
+    assert _inspect(capsys, minari_dataset) == (
+        f"error: {main}: episode_1: expected an episode group (observations, actions, rewards, terminations, "
+        "truncations), found SoftLink that resolves to nothing (a missing target or a loop of links)\n")

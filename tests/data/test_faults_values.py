@@ -45,3 +45,22 @@ def test_float64_beyond_float32_in_a_minari_episode(tmp_path, monkeypatch, capsy
     err = inspect_error(capsys, directory)
     assert err.startswith(f"error: {main}: episode_1/observations: expected values within float32's range "
                           "(|x| <= 3.403e+38), found -3e+40 at row 5 ")
+
+
+def test_nan_reward_names_the_episode_and_its_own_row(tmp_path, monkeypatch, capsys):
+    # episodes of 10, 11 and 12 steps: row 4 of episode_2 is row 25 once concatenated, which the file does not show
+    directory = minari_dataset(tmp_path / "minari", monkeypatch)
+    main = directory / "data" / "main_data.hdf5"
+    replace_field(main, "episode_2/rewards", np.where(np.arange(12) == 4, np.nan, 0.0).astype(np.float32))
+    err = inspect_error(capsys, directory)
+    assert err == (f"error: {main}: episode_2/rewards: expected finite values, found 1 rows with NaN/Inf (first: row "
+                   "4, np.float32(nan))\n")
+
+
+def test_termination_flag_outside_0_1_names_the_episode(tmp_path, monkeypatch, capsys):
+    directory = minari_dataset(tmp_path / "minari", monkeypatch)
+    main = directory / "data" / "main_data.hdf5"
+    replace_field(main, "episode_1/terminations", np.r_[np.zeros(7, np.int8), 2, np.zeros(3, np.int8)])
+    err = inspect_error(capsys, directory)
+    assert err == f"error: {main}: episode_1/terminations: expected only 0 and 1, found np.int8(2) at row 7 (1 such " \
+                  "rows)\n"

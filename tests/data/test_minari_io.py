@@ -139,7 +139,7 @@ def test_invalid_metadata(data_minari_root, content, field):
 @pytest.mark.parametrize("mutate, field", [
     (lambda e: e.update(observations=e["observations"][:-1]), "episode_1/observations"),
     (lambda e: e.update(actions=e["actions"][:-1]), "episode_1/actions"),
-    (lambda e: e.update(rewards=np.r_[np.nan, e["rewards"][1:]]), "rewards"),
+    (lambda e: e.update(rewards=np.r_[np.nan, e["rewards"][1:]]), "episode_1/rewards"),  # the episode named
     (lambda e: e.update(actions=e["actions"] * 5), "actions"),
 ])
 def test_malformed_episode_names_file_and_field(data_minari_root, mutate, field):

@@ -238,3 +238,48 @@ def test_permission_denied_is_one_line(tmp_path):
     assert re.fullmatch(rf"error: {target}: (Operation not permitted|Permission denied) \(PermissionError\); "
                         r"(operation not permitted|permission denied): choose a directory you can write \(--out\) "
                         r"or fix its permissions", line), line
+
+
+def test_an_online_buffer_too_large_is_refused_before_the_directory(run_copy, capsys, monkeypatch):
+    # 10^6 rows x (2 x obs + act + 2) float32 per member cannot fit in 10 MB: refused before anything is written,
+    # so the next try is a fresh fine-tuning run, not a --resume of a directory that cannot run either.
+    run = run_copy("finished")
+    record = RunRecord.read(run)
+    obs, act = record.dataset.obs_dim, record.dataset.act_dim
+    monkeypatch.setenv("IQL_JAX_MAX_LOAD_BYTES", str(10_000_000))
+    code, err = _main(capsys, "finetune", run, "--online-steps", "1000000")
+    assert code == 2 and err.count("\n") == 1, err
+    assert err.startswith(f"error: --capacity 1,000,000 (default: --online-steps) × 1 member(s): the online buffer "
+                          f"needs about {4 * 10 ** 6 * (2 * obs + act + 2):,} bytes, at most 10,000,000 bytes")
+    assert err.rstrip().endswith("use a smaller --capacity (the online transitions kept per member) or fewer "
+                                 "--online-steps")
+    assert not (run.parent / "finished-finetune").exists()
+
+
+def test_finetune_failing_before_its_first_checkpoint_leaves_no_directory(run_copy, capsys):
+    # A damaged offline eval.csv is found after the new directory is claimed: the directory goes, so fixing the
+    # file and running the same command again starts afresh (not "already exists; use --resume").
+    run = run_copy("finished")
+    with open(run / "eval.csv", "a") as f:
+        f.write("garbage,row\n20,0,0,,1.0,,,1,\n")
+    code, err = _main(capsys, "finetune", run, "--online-steps", "10", "--eval-every", "10", "--checkpoint-every",
+                      "10", "--quiet")
+    assert code == 2 and err.splitlines()[-1].startswith(f"error: {run / 'eval.csv'}: line "), err
+    assert "Traceback" not in err and not (run.parent / "finished-finetune").exists()
+
+
+def test_finetune_of_a_run_whose_eval_csv_is_empty(run_copy, capsys):
+    # No offline evaluation to compare with: the run still fine-tunes, and the summary skips the comparison.
+    run = run_copy("finished")
+    (run / "eval.csv").write_text("")
+    code, err = _main(capsys, "finetune", run, "--online-steps", "10", "--eval-every", "10", "--checkpoint-every",
+                      "10", "--quiet")
+    assert code == 0 and "Traceback" not in err, err
+    assert latest_checkpoint(run.parent / "finished-finetune") is not None
+
+
+@pytest.mark.parametrize("command", [["eval"], ["export"], ["finetune"], ["train", "--resume"]])
+def test_a_file_given_as_the_run_directory_is_named_as_a_file(run_copy, capsys, command):
+    config = run_copy("finished") / "config.json"  # the run's own file, not its directory
+    code, err = _main(capsys, *command, config)
+    assert code == 2 and err == f"error: {config}: not a run directory (a file)\n"
