@@ -38,7 +38,9 @@ def data(tmp_path):
 def start(data, out, name, *extra) -> subprocess.Popen:
     argv = [sys.executable, "-m", "iql_jax.cli", "train", "--dataset", str(data), "--out", str(out), "--name", name,
             "--steps", "1000000", *TRAIN, *extra]
-    return subprocess.Popen(argv, env=ENV, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # SIGHUP at its default, as under a terminal, even where the tests themselves run under nohup
+    return subprocess.Popen(argv, env=ENV, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL))
 
 
 def wait_for(proc: subprocess.Popen, ready, timeout: float = 300.0) -> None:
@@ -61,7 +63,7 @@ def last_line(err: str) -> str:
     return lines[-1]
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
 def test_signal_stops_at_a_clean_point_and_resumes_bit_exactly(tmp_path, data, capsys, signum):
     run = tmp_path / "stopped"
     proc = start(data, tmp_path, "stopped")
@@ -77,7 +79,7 @@ def test_signal_stops_at_a_clean_point_and_resumes_bit_exactly(tmp_path, data, c
     # consistent records: the checkpoint, the metrics and the config all end at the same step
     assert [s for s, _ in list_checkpoints(run)] == [stopped]
     assert max(r["step"] for r in rows(run)) == stopped
-    if signum == signal.SIGINT:
+    if signum != signal.SIGTERM:
         return
 
     # A write killed for real (SIGKILL while its temporary file is open) leaves a stray file; the next start
@@ -136,3 +138,18 @@ def test_a_run_still_being_written_is_refused_for_finetuning_and_flagged_for_eva
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=120)
     assert proc.returncode == 128 + signal.SIGTERM
+
+
+def test_an_ignored_sighup_stays_ignored_so_nohup_runs_go_on():
+    from iql_jax.runs.stops import stop_signals
+
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        with stop_signals() as stop:
+            assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+            assert signal.getsignal(signal.SIGTERM) is stop
+            os.kill(os.getpid(), signal.SIGHUP)  # ignored: no stop requested, the process lives
+            assert stop.signum is None
+        assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGHUP, previous)
