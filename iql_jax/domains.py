@@ -148,11 +148,7 @@ def check_population_memory(agent, obs_dim: int, act_dim: int, seeds: int, setti
     least of the process's limits (:func:`~iql_jax.data.memory.memory_limit`) and the accelerator's memory."""
     members = seeds * settings
     need = members * population_bytes(agent, obs_dim, act_dim)
-    limit = memory_limit()
-    room, where = limit.bytes, describe(limit)
-    device = _device_bytes()
-    if device is not None and device < room:
-        room, where = device, f"at most {device:,} bytes: the accelerator's memory"
+    room, where = _room()
     if need > room:
         raise ConfigError(
             f"--seeds {seeds}" + (f" × {settings} sweep settings" if settings > 1 else "") + f" = {members:,} "
@@ -164,15 +160,21 @@ def check_buffer_memory(members: int, capacity: int, obs_dim: int, act_dim: int)
     """Refuse, before the run directory is made, an online buffer that cannot fit: members × capacity rows of
     float32 (s, a, r, s', terminal), against the same limits as :func:`check_population_memory`."""
     need = 4 * members * capacity * (2 * obs_dim + act_dim + 2)
-    limit = memory_limit()
-    room, where = limit.bytes, describe(limit)
-    device = _device_bytes()
-    if device is not None and device < room:
-        room, where = device, f"at most {device:,} bytes: the accelerator's memory"
+    room, where = _room()
     if need > room:
         raise ConfigError(f"--capacity {capacity:,} (default: --online-steps) × {members:,} member(s): the online "
                           f"buffer needs about {need:,} bytes, {where}; use a smaller --capacity (the online "
                           "transitions kept per member) or fewer --online-steps")
+
+
+def _room() -> tuple[int, str]:
+    """The bytes a population or buffer may take, and where that limit comes from, in words: the least of the
+    process's limits and the accelerator's memory."""
+    limit = memory_limit()
+    device = _device_bytes()
+    if device is not None and device < limit.bytes:
+        return device, f"at most {device:,} bytes: the accelerator's memory"
+    return limit.bytes, describe(limit)
 
 
 def _device_bytes() -> int | None:
