@@ -15,7 +15,8 @@ from tyro.conf import Positional
 
 from iql_jax.config import preset_for_domain
 from iql_jax.data import load_dataset, split_size_suffix
-from iql_jax.data.builtin import BUILTINS, NAMESPACE, builtin_dataset_id, cached_builtins, data_dir, load_builtin
+from iql_jax.data.builtin import (BUILTINS, NAMESPACE, builtin_dataset_id, cached_builtins, data_dir, load_builtin,
+                                  stale_policies)
 from iql_jax.data.goals import apply_goal_mode, resolve_goal_mode
 from iql_jax.data.minari_io import local_minari_datasets, minari_root
 from iql_jax.data.spaces import GOAL_KEYS
@@ -40,7 +41,9 @@ def data_list() -> None:
         print(f"  {name:<22} {builtin.description} ({size})")
         print(f"  {'':<22} cached:{'' if here else ' no'}")
         for dataset_id in here:
-            print(f"  {'':<24} {dataset_id.split('/', 1)[1]}: {_data_score(dataset_id)}")
+            stale = stale_policies(data_dir() / dataset_id)
+            print(f"  {'':<24} {dataset_id.split('/', 1)[1]}: {_data_score(dataset_id)}"
+                  + (f"; stale, collected again on next use: {stale}" if stale else ""))
     local = local_minari_datasets()
     print(f"Local Minari datasets in {minari_root()}: {', '.join(local) if local else 'none'}")
 

@@ -189,7 +189,7 @@ def load_builtin(name: str, steps: int | None = None, seed: int = 0, progress: b
     dataset_id = builtin_dataset_id(name, steps, seed)
     path = data_dir() / dataset_id
     cached = (path / "data" / "metadata.json").is_file()
-    stale = _stale_policies(path) if cached else None
+    stale = stale_policies(path) if cached else None
     if stale:
         print(f"regenerating {name}: the cached copy in {path} was {stale}", file=sys.stderr)
     if not cached or stale:
@@ -226,7 +226,7 @@ def _count(option: str, name: str, value, minimum: int) -> int:
     return value
 
 
-def _stale_policies(path: Path) -> str | None:
+def stale_policies(path: Path) -> str | None:
     """Why a cached behaviour or AntMaze dataset is not what its name makes now: collected with a policy (by
     fingerprint) that the package no longer ships. None for every other dataset, and for metadata this cannot read
     (the loader then names the fault)."""

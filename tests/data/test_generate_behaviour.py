@@ -131,6 +131,12 @@ def test_a_cached_copy_from_policies_no_longer_shipped_is_regenerated(shipped_ho
     state = sac.init(SACConfig(hidden_dims=(16, 16)), jax.random.PRNGKey(9), 11, 3)
     save_policy(shipped_hopper / "medium.msgpack", state.actor.params, {"env_id": "Hopper-v5", "step": 300})
     new = shipped.load_shipped("hopper", "medium").fingerprint
+    from iql_jax.cli.data import data_list
+
+    data_list()  # the listing says so before the next use
+    line = next(x for x in capsys.readouterr().out.splitlines() if "hopper-medium-s400-seed0-v0:" in x)
+    assert line.endswith(f"; stale, collected again on next use: collected with the hopper 'medium' policy {old}; "
+                         f"the package now ships {new}"), line
     again = load_builtin("hopper-medium", 400, 0, progress=False)
     err = capsys.readouterr().err
     assert (f"regenerating hopper-medium: the cached copy in {main_file.parent.parent} was collected with the hopper "
