@@ -90,7 +90,7 @@ def verdict(name: str, scores: dict) -> str:
     iql = stats["expectile=0.9"]
     rival = max(("expectile=0.5", "beta=0"), key=lambda s: stats[s][0])
     paper_bc, paper_one, paper_iql = PAPER[name]
-    ours = "IQL > " if iql[0] > stats[rival][0] else "IQL ≤ "
+    ours = "IQL > " if iql[0] > stats[rival][0] else "IQL = " if iql[0] == stats[rival][0] else "IQL < "
     theirs = "IQL > both" if paper_iql > max(paper_bc, paper_one) else "IQL ≤ one of them"
     return (f"{name}: ours {ours}{LABELS[rival]} ({iql[0]:.1f} vs {stats[rival][0]:.1f}, "
             f"{common.apart(iql, stats[rival])}); paper {theirs} "
