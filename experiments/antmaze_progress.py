@@ -57,9 +57,10 @@ def progress(run_dir: str, episodes: int, seed: int = 12345) -> list[str]:
     if tuple(spec.observation_layout or ()) != LAYOUT:
         raise SystemExit(f"{run_dir}: expected an AntMaze run evaluated with observation layout {LAYOUT}, "
                          f"found {spec.observation_layout}")
-    probe = spec.make()
-    probe.reset(seed=seed)
+    probe = spec.make()  # the fixed task's maze, goal and a start position (reset noise stays inside the start cell)
+    first, _ = probe.reset(seed=seed)
     distance = PathDistance(probe.unwrapped.maze, tuple(float(v) for v in probe.unwrapped.goal[:2]))
+    start = distance(float(first[0]), float(first[1]))
     probe.close()
     policy = engine.population_policy(states)
     closest = np.full((len(members), episodes), np.inf)
@@ -69,35 +70,22 @@ def progress(run_dir: str, episodes: int, seed: int = 12345) -> list[str]:
         for m in range(obs.shape[0]):
             for e in range(obs.shape[1]):
                 closest[m, e] = min(closest[m, e], distance(float(obs[m, e, 0]), float(obs[m, e, 1])))
-                w, qx, qy, qz = obs[m, e, 3:7]
+                qx, qy = obs[m, e, 4:6]  # torso quaternion (w, x, y, z) at 3:7
                 upright[m, e] = 1.0 - 2.0 * (qx * qx + qy * qy) > 0.0
         return policy(obs)
 
     result = evaluate(observed, spec, len(members), episodes, seed=seed, score=record.score)
-    start = distance(*spec_start(spec))
     rows = []
-    for setting in dict.fromkeys(_label(m) for m in members):
-        index = [i for i, m in enumerate(members) if _label(m) == setting]
+    for setting in dict.fromkeys(m.setting for m in members):
+        index = [i for i, m in enumerate(members) if m.setting == setting]
         near, up = mean_ci95(closest[index].mean(axis=1)), mean_ci95(upright[index].mean(axis=1))
         reached = mean_ci95((closest[index] < start).mean(axis=1))
         success = mean_ci95(result.success_rate[index]) if result.success_rate is not None else (float("nan"), 0)
         seeds = " / ".join(f"{v:.1f}" for v in closest[index].mean(axis=1))
-        rows.append(f"| {record.dataset.name} | {step:,} | {setting} | {len(index)} | {start} | "
+        rows.append(f"| {record.dataset.name} | {step:,} | {setting or 'default'} | {len(index)} | {start} | "
                     f"{near[0]:.1f} ± {near[1]:.1f} ({seeds}) | {reached[0]:.2f} ± {reached[1]:.2f} | "
                     f"{up[0]:.2f} ± {up[1]:.2f} | {success[0]:.2f} ± {success[1]:.2f} |")
     return rows
-
-
-def spec_start(spec) -> tuple[float, float]:
-    """A reset position of the fixed task: in the map's 'r' cell (gymnasium-robotics adds up to 1 m of noise)."""
-    env = spec.make()
-    obs, _ = env.reset(seed=0)
-    env.close()
-    return float(obs[0]), float(obs[1])
-
-
-def _label(member) -> str:
-    return ",".join(f"{k}={v:g}" for k, v in member.overrides) or "default"
 
 
 def main():
